@@ -1,0 +1,52 @@
+"""Every environment id of the suite, registered with Gymnasium on ``import agent_envs``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+__all__ = ["EnvEntry", "ENTRIES", "register_all", "list_ids"]
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered id: where its class lives, its default keywords, a one-line summary."""
+
+    id: str
+    entry_point: str
+    description: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+# Families: ACS-<Circuit>-v0, MathTIR-v0, TextWorld-<Kind>-v0, ALFWorld-v0, Toy-*-v0.
+ENTRIES: list[EnvEntry] = [
+    EnvEntry(
+        "Toy-GuessNumber-v0",
+        "agent_envs.toy.guess_number:GuessNumberEnv",
+        "Guess a hidden integer from higher/lower feedback (tests, CPU demos).",
+    ),
+]
+
+
+def register_all() -> None:
+    """Register every entry with Gymnasium (idempotent)."""
+    for entry in ENTRIES:
+        if entry.id not in gym.registry:
+            gym.register(
+                id=entry.id,
+                entry_point=entry.entry_point,
+                kwargs=dict(entry.kwargs),
+                disable_env_checker=False,
+            )
+
+
+def list_ids() -> list[tuple[str, str]]:
+    """Return ``(id, description)`` for every environment of the suite.
+
+    Example:
+        >>> ("Toy-GuessNumber-v0" in dict(list_ids()))
+        True
+    """
+    return [(entry.id, entry.description) for entry in ENTRIES]
