@@ -188,7 +188,7 @@ def test_trajectory_roundtrip_and_jsonl(tmp_path):
         handle.write('{"env_id": "cut')
     assert [t.to_messages() for t in read_jsonl(path)] == [traj.to_messages()] * 2
     assert Trajectory(None, None, None, "t").to_messages() == [{"role": "user", "content": "t"}]
-    assert Turn("a", "b").to_dict()["info"] == {}
+    assert Turn("b", "a").to_dict()["info"] == {}
 
 
 def test_recorded_episode_loads_as_trajectory(tmp_path):

@@ -70,7 +70,7 @@ def test_densify_by_hand():
 
 
 def _traj(replies, success):
-    turns = [Turn(r, "ran", 0.0) for r in replies]
+    turns = [Turn("ran", r, 0.0) for r in replies]
     turns[-1].reward = 1.0 if success else 0.0
     turns[-1].terminated = True
     turns[-1].info = {"success": success}

@@ -262,12 +262,12 @@ def run_turn_level_episode(
             current = chosen.env
             traj.turns.append(
                 Turn(
-                    chosen.action,
-                    chosen.observation,
-                    chosen.reward,
-                    chosen.terminated,
-                    chosen.truncated,
-                    chosen.info,
+                    observation=chosen.observation,
+                    action=chosen.action,
+                    reward=chosen.reward,
+                    info=chosen.info,
+                    terminated=chosen.terminated,
+                    truncated=chosen.truncated,
                     prompt=prompt,
                 )
             )

@@ -99,7 +99,7 @@ def trajectory_code(
 
     Example:
         >>> from agent_envs.rl.trajectory import Turn
-        >>> t = Trajectory(None, 0, None, "task", [Turn("Try:\\n```python\\nprint(2)\\n```", "2")])
+        >>> t = Trajectory(None, 0, None, "task", [Turn("2", "Try:\\n```python\\nprint(2)\\n```")])
         >>> trajectory_code(t)
         'print(2)\\n'
     """
@@ -168,7 +168,7 @@ def shape_group_rewards(
     Example:
         >>> from agent_envs.rl.trajectory import Turn
         >>> def traj(code, ok):
-        ...     return Trajectory(None, 0, None, "t", [Turn(f"```\\n{code}\\n```", "", float(ok),
+        ...     return Trajectory(None, 0, None, "t", [Turn("", f"```\\n{code}\\n```", float(ok),
         ...                                                 terminated=True, info={"success": ok})])
         >>> shape_group_rewards([traj("a = f(x, 2)", True), traj("a = f(x, 3)", False)])
         [[1.0], [0.25]]

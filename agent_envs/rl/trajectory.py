@@ -33,23 +33,24 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class Turn:
-    """One turn: the agent's reply and the environment's answer to it.
+    """One turn: what ``env.step(action)`` returned, with the action.
 
-    ``observation`` is the environment's message *after* ``action`` (the task statement
-    lives on the :class:`Trajectory`). ``prompt`` optionally holds the messages the policy
-    was given for this turn (useful when the history was truncated).
+    ``observation`` is the environment's answer *to* ``action`` (as returned by ``step``;
+    the task statement lives on the :class:`Trajectory`), ``reward`` and ``info`` are that
+    step's. ``prompt`` optionally holds the messages the policy was given for this turn
+    (what to condition on in training, also when the history was truncated).
 
     Example:
         >>> Turn(action="42", observation="lower.", reward=0.5).to_dict()["reward"]
         0.5
     """
 
-    action: str
     observation: str
+    action: str
     reward: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
     terminated: bool = False
     truncated: bool = False
-    info: dict[str, Any] = field(default_factory=dict)
     prompt: list[dict[str, str]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,8 +88,8 @@ class Trajectory:
 
     Example:
         >>> traj = Trajectory("Toy-GuessNumber-v0", seed=0, system_prompt="Guess.",
-        ...                   task="1..10?", turns=[Turn("5", "higher.", 0.5),
-        ...                                         Turn("8", "correct!", 1.0, terminated=True)])
+        ...                   task="1..10?", turns=[Turn("higher.", "5", 0.5),
+        ...                                         Turn("correct!", "8", 1.0, terminated=True)])
         >>> traj.rewards, traj.total_reward, traj.success
         ([0.5, 1.0], 1.5, False)
         >>> [m["role"] for m in traj.to_messages()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -147,6 +148,13 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
             if terminated or truncated:
                 self._finish(bool(terminated), bool(truncated), interrupted=False)
         return observation, reward, terminated, truncated, info
+
+    def __del__(self) -> None:
+        # never leak the descriptor if the user forgets close(); write nothing this late
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def close(self) -> None:
         """Mark an unfinished episode as interrupted and close the file (twice is fine)."""
