@@ -67,7 +67,7 @@ def parse_action(text: str, variables: Sequence[Variable]) -> tuple[dict[str, fl
     sim_calls = [c for c in calls if c["name"] == TOOL_NAME]
     if sim_calls:
         raw = dict(sim_calls[-1]["arguments"])
-    elif calls and not parse_assignments(text, set(by_name)).values:
+    elif calls:
         return {}, [f"unknown tool {calls[-1]['name']!r}; the only tool is {TOOL_NAME!r}"]
     else:
         raw = parse_assignments(text, set(by_name)).values
