@@ -7,6 +7,7 @@ blocks, includes, shell commands or extra lines). No agent text ever reaches ngs
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -120,6 +121,17 @@ def render_decks(circuit: Circuit, values: Mapping[str, float]) -> tuple[str, ..
     return tuple(decks)
 
 
+@functools.lru_cache(maxsize=64)
+def _line_patterns(template: str) -> tuple[re.Pattern[str], ...]:
+    """One compiled pattern per template line after the title: literals, holes as groups."""
+    patterns = []
+    for tmpl in template.splitlines()[1:]:
+        parts = _HOLE_RE.split(tmpl)  # literal, hole, literal, hole, ..., literal
+        text = "".join(re.escape(p) if k % 2 == 0 else "(.*?)" for k, p in enumerate(parts))
+        patterns.append(re.compile(text))
+    return tuple(patterns)
+
+
 def check_deck(deck: str, template: str, n_models: int) -> None:
     """Assert a rendered deck is ``template`` with numbers in its holes, nothing more.
 
@@ -139,10 +151,8 @@ def check_deck(deck: str, template: str, n_models: int) -> None:
     if lines[0] != template_lines[0]:
         raise UnsafeDeckError("the deck's title line differs from the template's")
     body = lines[1 + n_models :]
-    for i, (line, tmpl) in enumerate(zip(body, template_lines[1:], strict=True), start=2):
-        parts = _HOLE_RE.split(tmpl)  # literal, hole, literal, hole, ..., literal
-        pattern = "".join(re.escape(p) if k % 2 == 0 else "(.*?)" for k, p in enumerate(parts))
-        match = re.fullmatch(pattern, line)
+    for i, (line, pattern) in enumerate(zip(body, _line_patterns(template), strict=True), start=2):
+        match = pattern.fullmatch(line)
         if not match or any(not _NUMBER_TEXT_RE.match(g) for g in match.groups()):
             raise UnsafeDeckError(f"deck line {i} does not match its template")
         if _FORBIDDEN_RE.search(line):
