@@ -156,9 +156,15 @@ class Sandbox:
         return dict(self._worker.facts) if self._worker is not None else {}
 
     # ----------------------------------------------------------------------- run
-    def run(self, code: str) -> CellResult:
-        """Run one cell; never raises for anything the code does."""
+    def run(self, code: str, wall_time: float | None = None) -> CellResult:
+        """Run one cell; never raises for anything the code does.
+
+        ``wall_time`` overrides ``limits.wall_time`` for this cell.
+        """
         started = time.monotonic()
+        wall = float(wall_time) if wall_time is not None else self.limits.wall_time
+        if not wall > 0:
+            raise ValueError(f"wall_time must be positive, got {wall_time!r}")
         worker = self.start()._worker
         assert worker is not None
         self._discard_stale_output(worker)
@@ -168,10 +174,10 @@ class Sandbox:
         result: dict | None = None
         failure = ""
         try:
-            worker.send({"op": "exec", "seq": self._seq, "code": str(code)})
+            worker.send({"op": "exec", "seq": self._seq, "code": str(code), "wall": wall})
         except (OSError, TimeoutError):
             failure = "died"
-        deadline = started + limits.wall_time + limits.kill_grace
+        deadline = started + wall + limits.kill_grace
         with selectors.DefaultSelector() as sel:
             sel.register(worker.out_r, selectors.EVENT_READ)
             sel.register(worker.frame_r, selectors.EVENT_READ)
@@ -202,7 +208,7 @@ class Sandbox:
                         result, failure = self._accept(worker, chunk)
         if result is not None:
             total += self._drain_into(worker, output)
-        return self._finish(worker, started, output, total, result, failure)
+        return self._finish(worker, started, output, total, result, failure, wall)
 
     def _accept(self, worker: WorkerProcess, chunk: bytes) -> tuple[dict | None, str]:
         try:
@@ -216,7 +222,7 @@ class Sandbox:
                 return frame, ""
         return None, ""
 
-    def _finish(self, worker, started, output, total, result, failure) -> CellResult:
+    def _finish(self, worker, started, output, total, result, failure, wall) -> CellResult:
         limits = self.limits
         text = output.decode("utf-8", errors="replace")
         truncated = total > len(output)
@@ -225,7 +231,7 @@ class Sandbox:
         if failure:
             status = worker.proc.poll() if worker.proc is not None else None
             messages = {
-                "timeout": f"TimeoutError: the cell did not stop within {limits.wall_time:g} s",
+                "timeout": f"TimeoutError: the cell did not stop within {wall:g} s",
                 "died": f"the Python process ended (exit status {status})",
                 "flood": f"the cell wrote more than {limits.output_kill_bytes} bytes of output",
                 "protocol": "the worker broke the result protocol",

@@ -203,7 +203,7 @@ def main(cmd_fd: int, frame_fd: int) -> None:
         except (EOFError, OSError):
             os._exit(0)
         seq = msg.get("seq", 0)
-        signal.setitimer(signal.ITIMER_REAL, wall)
+        signal.setitimer(signal.ITIMER_REAL, float(msg.get("wall", wall)))
         try:
             error = _run_cell(msg.get("code", ""), seq, namespace)
         except CellTimeout:  # the alarm fired while the error was being formatted
