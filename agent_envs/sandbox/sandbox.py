@@ -219,6 +219,8 @@ class Sandbox:
             if frame.get("token") != worker.token:
                 return None, "protocol"
             if frame.get("kind") == "result" and frame.get("seq") == self._seq:
+                if frame.get("children"):  # e.g. a fork bomb: interrupting one is not enough
+                    return None, "orphans"
                 return frame, ""
         return None, ""
 
@@ -235,13 +237,14 @@ class Sandbox:
                 "died": f"the Python process ended (exit status {status})",
                 "flood": f"the cell wrote more than {limits.output_kill_bytes} bytes of output",
                 "protocol": "the worker broke the result protocol",
+                "orphans": "TimeoutError: the cell ran past its time limit and left processes running",
             }
             self._worker = None
             worker.kill()
             self.restarts += 1
             error = messages[failure] + "; the session was restarted and its variables are lost"
             return CellResult(
-                text, error, False, failure == "timeout", True, truncated, total,
+                text, error, False, failure in ("timeout", "orphans"), True, truncated, total,
                 time.monotonic() - started,
             )  # fmt: skip
         assert result is not None

@@ -134,6 +134,22 @@ def _facts() -> dict:
     }
 
 
+def _live_children() -> int:
+    """How many live child processes the worker has (0 where /proc cannot tell)."""
+    count = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/children") as f:
+                for pid in f.read().split():
+                    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+                        text = stat.read()
+                        if text[text.rindex(")") + 2] not in "ZX":
+                            count += 1
+    except (OSError, ValueError):
+        pass
+    return count
+
+
 def _on_alarm(signum, frame):  # noqa: ARG001
     raise CellTimeout
 
@@ -215,7 +231,9 @@ def main(cmd_fd: int, frame_fd: int) -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):  # the program may have broken it
                 stream.flush()
-        send({"token": token, "kind": "result", "seq": seq, "error": error})
+        timed_out = bool(error) and error.startswith("TimeoutError: the cell ran past")
+        children = _live_children() if timed_out else 0
+        send({"token": token, "kind": "result", "seq": seq, "error": error, "children": children})
 
 
 if __name__ == "__main__":
