@@ -6,7 +6,7 @@ import os
 import time
 
 from agent_envs.sandbox import Sandbox, SandboxError, SandboxLimits
-from agent_envs.sandbox.process import sandbox_uid_processes
+from agent_envs.sandbox.process import descendants, sandbox_uid_processes
 
 __all__ = ["descendants", "leftover_processes", "level_or_skip_reason", "SMALL_LIMITS"]
 
@@ -24,30 +24,6 @@ SMALL_LIMITS = SandboxLimits(
 )
 
 
-def descendants(pid: int | None = None) -> list[int]:
-    """Live (non-zombie) descendants of ``pid`` (default: this process)."""
-    root = os.getpid() if pid is None else pid
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] not in ("Z", "X"):
-            parents[int(entry)] = int(fields[1])
-    found, frontier = [], [root]
-    while frontier:
-        current = frontier.pop()
-        kids = [p for p, pp in parents.items() if pp == current]
-        found += kids
-        frontier += kids
-    return found
-
-
 def leftover_processes(uids: list[int], grace: float = 3.0) -> list[str]:
     """Processes still running as any of the sandbox uids, or below this process.
 
@@ -56,7 +32,7 @@ def leftover_processes(uids: list[int], grace: float = 3.0) -> list[str]:
     """
     deadline = time.monotonic() + grace
     while True:
-        pids = [p for uid in uids for p in sandbox_uid_processes(uid)] + descendants()
+        pids = [p for uid in uids for p in sandbox_uid_processes(uid)] + descendants(os.getpid())
         if not pids or time.monotonic() > deadline:
             break
         time.sleep(0.05)

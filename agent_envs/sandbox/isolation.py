@@ -14,6 +14,7 @@ __all__ = [
     "check_facts",
     "SANDBOX_HOME",
     "scrubbed_env",
+    "python_world_readable",
 ]
 
 #: From strongest to weakest.
@@ -55,6 +56,31 @@ def _python_roots() -> list[str]:
         if entry and "site-packages" in entry and os.path.isdir(entry):
             roots.add(entry)
     return sorted(r for r in roots if r and r != "/")
+
+
+def python_world_readable() -> bool:
+    """Whether any uid can run this interpreter and import its packages.
+
+    Checked on the directories themselves (the mode bits), not by trying.
+
+    Example:
+        >>> isinstance(python_world_readable(), bool)
+        True
+    """
+    for root in _python_roots():
+        path = root
+        while True:
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                return False
+            if not mode & 0o001:  # others may not traverse it
+                return False
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+    return True
 
 
 def worker_argv(

@@ -13,18 +13,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from agent_envs.sandbox.isolation import (
     SANDBOX_HOME,
     check_facts,
+    python_world_readable,
     scrubbed_env,
     worker_argv,
 )
 from agent_envs.sandbox.limits import SandboxLimits
 from agent_envs.sandbox.seccomp import build_seccomp_filter
 
-__all__ = ["FrameBuffer", "WorkerProcess", "LevelUnavailable", "sandbox_uid_processes"]
+__all__ = [
+    "FrameBuffer",
+    "WorkerProcess",
+    "LevelUnavailable",
+    "sandbox_uid_processes",
+    "descendants",
+]
 
 _WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text()
 _HEADER = struct.Struct(">I")
@@ -95,6 +103,46 @@ def sandbox_uid_processes(uid: int) -> list[int]:
     return pids
 
 
+def descendants(pid: int) -> list[int]:
+    """Live (non-zombie) descendants of ``pid``, parents before children.
+
+    Example:
+        >>> descendants(os.getpid())
+        []
+    """
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            fields = stat[stat.rindex(")") + 2 :].split()
+        except (OSError, ValueError):
+            continue
+        if fields[0] not in ("Z", "X"):
+            parents[int(entry)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop(0)
+        kids = [p for p, parent in parents.items() if parent == current]
+        found += kids
+        frontier += kids
+    return found
+
+
+def _sweep(find: Callable[[], list[int]]) -> None:
+    """SIGKILL whatever ``find`` returns until it returns nothing (bounded)."""
+    for _ in range(100):
+        pids = find()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.001)
+
+
 class WorkerProcess:
     """A started, checked worker: its process, pipes, token, uid and workdir."""
 
@@ -103,7 +151,10 @@ class WorkerProcess:
         self.token = secrets.token_hex(16)
         self.uid: int | None = None
         if os.getuid() == 0:
-            self.uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
+            if level == "rlimits" and not python_world_readable():
+                raise LevelUnavailable("the interpreter is unreadable by an unprivileged uid")
+            if level != "watchdog" or python_world_readable():
+                self.uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
         self.workdir = tempfile.mkdtemp(prefix="agent-envs-sandbox-")
         self.proc: subprocess.Popen | None = None
         self.frames = FrameBuffer()
@@ -214,19 +265,19 @@ class WorkerProcess:
         """Kill the whole process tree, reap it, close the pipes, remove the workdir."""
         proc = self.proc
         if proc is not None:
+            namespaced = self.level.startswith("bwrap")  # the pid namespace dies with it
+            if not namespaced and self.uid is None and proc.poll() is None:
+                # no uid of its own: freeze the worker (a subreaper: orphans stay below
+                # it), then kill its descendants, setsid'd and double-forked ones too
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGSTOP)
+                _sweep(lambda: descendants(proc.pid))
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-            # setsid'd or double-forked leftovers: every process of the sandbox's own uid
-            if self.uid is not None and not self.level.startswith("bwrap"):
-                for _ in range(100):
-                    pids = sandbox_uid_processes(self.uid)
-                    if not pids:
-                        break
-                    for pid in pids:
-                        with contextlib.suppress(ProcessLookupError, PermissionError):
-                            os.kill(pid, signal.SIGKILL)
+            if not namespaced and self.uid is not None:
+                _sweep(lambda: sandbox_uid_processes(self.uid))  # every process of its uid
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)
             self.proc = None
