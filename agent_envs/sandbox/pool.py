@@ -66,6 +66,14 @@ class SandboxPool:
                 self._ready.append(box)
                 self._cond.notify_all()
 
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Block until the pool is full (or ``timeout`` passes); return whether it is."""
+        with self._cond:
+            return (
+                self._cond.wait_for(lambda: self._closed or len(self._ready) >= self.size, timeout)
+                and not self._closed
+            )
+
     def acquire(self) -> Sandbox:
         """Return a started sandbox (from the pool if one is ready); the caller closes it."""
         with self._cond:
