@@ -14,7 +14,7 @@ from agent_envs.core.text_env import TextEnv
 from agent_envs.math.grading import AnswerChecker, extract_boxed
 from agent_envs.math.problems import LEVELS, Problem
 from agent_envs.math.sources import ProblemSet, ProceduralProblems, load_problems
-from agent_envs.sandbox import CellResult, Sandbox, SandboxError, SandboxLimits, SandboxPool
+from agent_envs.sandbox import CellResult, IsolationError, Sandbox, SandboxLimits, SandboxPool
 
 __all__ = ["MathTIREnv"]
 
@@ -144,7 +144,12 @@ class MathTIREnv(TextEnv):
         if self._box is not None:
             self._box.close()
             self._box = None
-        self._box = self._new_sandbox()
+        try:
+            self._box = self._new_sandbox()
+        except IsolationError:
+            raise  # fail closed: min_isolation cannot be met on this host
+        except Exception:  # noqa: BLE001 - transient (e.g. out of fds): the first cell retries
+            self._box = None
         prompt = (
             "Solve the math problem. You can run Python: put code in a ```python block and "
             "it runs in a persistent sandboxed session (variables survive between turns; no "
@@ -159,7 +164,7 @@ class MathTIREnv(TextEnv):
             "problem_id": self.problem.id,
             "area": self.problem.area,
             "level": self.problem.level,
-            "isolation": self._box.isolation,
+            "isolation": self._box.isolation if self._box is not None else None,
         }
         return self.problem.question, info
 
@@ -243,7 +248,7 @@ class MathTIREnv(TextEnv):
             if self._box is None:
                 self._box = self._new_sandbox()
             return self._box.run(code)
-        except SandboxError as exc:
+        except Exception as exc:  # noqa: BLE001 - a host failure must not escape step()
             return CellResult("", f"the sandbox could not run the code: {exc}", False)
 
     def _render_cell(self, result: CellResult, index: int | None) -> str:

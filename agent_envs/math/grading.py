@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from agent_envs.sandbox import Sandbox, SandboxError, SandboxLimits
+from agent_envs.sandbox import Sandbox, SandboxLimits
 
 __all__ = ["extract_boxed", "parse_exact_number", "Grade", "AnswerChecker"]
 
@@ -147,7 +147,8 @@ class AnswerChecker:
                     return Grade(False, "error", f"math-verify unavailable: {setup.error}")
                 self._box = box
             result = self._box.run(f"_agent_envs_check({gold!r}, {answer!r})", self.timeout)
-        except SandboxError as exc:
+        except Exception as exc:  # noqa: BLE001 - grading never raises
+            self.close()
             return Grade(False, "error", f"verifier sandbox failed: {exc}")
         if not result.ok:
             if result.restarted:
