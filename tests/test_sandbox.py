@@ -97,7 +97,8 @@ def test_cpu_time_limit_ends_the_session():
     limits = SandboxLimits(wall_time=10, cpu_time=1, kill_grace=1)
     with Sandbox(limits) as box:
         result = box.run("while True:\n    pass")
-        assert result.restarted and not result.ok and result.seconds < 9
+        # ended by RLIMIT_CPU (the process dies), not by the 10 s wall-clock limit
+        assert result.restarted and not result.ok and not result.timed_out
         assert box.run("print('again')").output == "again\n"
 
 

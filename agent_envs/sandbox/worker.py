@@ -90,7 +90,8 @@ def _apply_limits(limits: dict, uid: int | None) -> None:
         try:
             resource.setrlimit(res, (value, value))
         except (ValueError, OSError):
-            resource.setrlimit(res, (value, hard))
+            with contextlib.suppress(ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+                resource.setrlimit(res, (value, hard))
 
 
 def _load_libc():
