@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 
 import pytest
@@ -135,3 +141,29 @@ def test_close_twice_and_run_after_close():
     box.close()
     with pytest.raises(Exception, match="closed"):
         box.run("1")
+
+
+def test_sandbox_dies_with_its_parent():
+    script = (
+        "import time\n"
+        "from agent_envs.sandbox import Sandbox, SandboxLimits\n"
+        "box = Sandbox(SandboxLimits(wall_time=5)).start()\n"
+        "box.run(\"import subprocess; subprocess.Popen(['sleep', '1000'], start_new_session=True)\")\n"
+        "print(box.worker_uid, box.isolation, flush=True)\n"
+        "time.sleep(1000)\n"
+    )
+    env = {"PYTHONPATH": os.getcwd(), "PATH": os.environ.get("PATH", "")}
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
+    try:
+        uid, level = parent.stdout.readline().decode().split()
+    finally:
+        parent.kill()  # SIGKILL: no close(), no finalizer runs
+        parent.wait()
+        parent.stdout.close()
+    if uid == "None" or not level.startswith("bwrap"):
+        pytest.skip(f"host lacks a per-sandbox uid or bubblewrap (level {level}) to check this")
+    assert leftover_processes([int(uid)]) == []
+    # a SIGKILLed parent cannot remove its workdir: do it here (it is the uid's)
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "agent-envs-sandbox-*")):
+        if os.stat(path).st_uid == int(uid):
+            shutil.rmtree(path)

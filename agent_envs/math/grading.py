@@ -138,6 +138,8 @@ class AnswerChecker:
         return self._math_verify(answer, gold)
 
     def _math_verify(self, answer: str, gold: str) -> Grade:
+        if self._box is not None and not self._box.alive():
+            self.close()  # e.g. its starting thread exited: start a fresh verifier
         try:
             if self._box is None:
                 box = Sandbox(SandboxLimits(wall_time=60, memory_mb=2048), isolation=self.isolation)

@@ -145,6 +145,10 @@ class Sandbox:
         with contextlib.suppress(Exception):
             self.close()
 
+    def alive(self) -> bool:
+        """Whether a worker is started and still running (a dead one restarts on ``run``)."""
+        return self._worker is not None and self._worker.alive()
+
     @property
     def worker_uid(self) -> int | None:
         """The uid the current worker runs as on the host (None when not started as root)."""

@@ -204,8 +204,9 @@ def main(cmd_fd: int, frame_fd: int) -> None:
         os.setgid(uid)
         os.setuid(uid)
     _prctl(libc, 38, 1)  # PR_SET_NO_NEW_PRIVS: setuid binaries cannot raise privileges
-    if hello.get("subreaper"):
+    if hello.get("subreaper"):  # levels without bubblewrap's pid namespace
         _prctl(libc, 36, 1)  # PR_SET_CHILD_SUBREAPER: orphans stay in our tree for the sweep
+        _prctl(libc, 1, signal.SIGKILL)  # PR_SET_PDEATHSIG (after setuid, which clears it)
     facts = _facts()
     facts["python_readable"] = os.access(os.path.dirname(os.__file__), os.R_OK | os.X_OK)
     send({"token": token, "kind": "hello", "facts": facts})
