@@ -138,26 +138,34 @@ class AnswerChecker:
         return self._math_verify(answer, gold)
 
     def _math_verify(self, answer: str, gold: str) -> Grade:
-        if self._box is not None and not self._box.alive():
-            self.close()  # e.g. its starting thread exited: start a fresh verifier
-        try:
-            if self._box is None:
-                box = Sandbox(SandboxLimits(wall_time=60, memory_mb=2048), isolation=self.isolation)
-                setup = box.run(_SETUP)
-                if not setup.ok:
-                    box.close()
-                    return Grade(False, "error", f"math-verify unavailable: {setup.error}")
-                self._box = box
-            result = self._box.run(f"_agent_envs_check({gold!r}, {answer!r})", self.timeout)
-        except Exception as exc:  # noqa: BLE001 - grading never raises
-            self.close()
-            return Grade(False, "error", f"verifier sandbox failed: {exc}")
-        if not result.ok:
+        # Two tries: a verifier can die between checks (e.g. with the thread that
+        # started it, see docs/sandbox.md); a second death is the answer's doing.
+        for attempt in range(2):
+            if self._box is not None and not self._box.alive():
+                self.close()
+            try:
+                if self._box is None:
+                    limits = SandboxLimits(wall_time=60, memory_mb=2048)
+                    box = Sandbox(limits, isolation=self.isolation)
+                    setup = box.run(_SETUP)
+                    if not setup.ok:
+                        box.close()
+                        return Grade(False, "error", f"math-verify unavailable: {setup.error}")
+                    self._box = box
+                code = f"_agent_envs_check({gold!r}, {answer!r})"
+                result = self._box.run(code, self.timeout)
+            except Exception as exc:  # noqa: BLE001 - grading never raises
+                self.close()
+                return Grade(False, "error", f"verifier sandbox failed: {exc}")
             if result.restarted:
                 self.close()
-            return Grade(False, "error", (result.error or "")[-300:])
-        verdict = result.output.strip().splitlines()[-1:] or [""]
-        return Grade(verdict[0] == "True", "math-verify")
+                if attempt == 0 and not result.timed_out:
+                    continue
+            if not result.ok:
+                return Grade(False, "error", (result.error or "")[-300:])
+            verdict = result.output.strip().splitlines()[-1:] or [""]
+            return Grade(verdict[0] == "True", "math-verify")
+        return Grade(False, "error", "the verifier failed twice")
 
     def close(self) -> None:
         """Stop the verifier sandbox (a later check starts a new one)."""
