@@ -167,3 +167,19 @@ def test_sandbox_dies_with_its_parent():
     for path in glob.glob(os.path.join(tempfile.gettempdir(), "agent-envs-sandbox-*")):
         if os.stat(path).st_uid == int(uid):
             shutil.rmtree(path)
+
+
+def test_ordinary_programs_work():
+    limits = SandboxLimits(wall_time=20)
+    with Sandbox(limits) as box:
+        code = (
+            "import multiprocessing, os, tempfile\n"
+            "with multiprocessing.Pool(2) as pool:\n"
+            "    print(pool.map(abs, [-1, -2]))\n"
+            "with tempfile.NamedTemporaryFile('w', dir='/tmp') as f:\n"
+            "    f.write('scratch')\n"
+            "print(open(os.path.join(os.getcwd(), 'w.txt'), 'w').write('ok'))\n"
+        )
+        result = box.run(code)
+        assert result.ok, result.error
+        assert result.output == "[1, 2]\n2\n"

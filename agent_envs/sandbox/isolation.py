@@ -122,7 +122,9 @@ def worker_argv(
                 argv += ["--perms", "0755", "--dir", parent]
         argv += ["--ro-bind-try", root, root]
     argv += ["--proc", "/proc", "--dev", "/dev"]
-    argv += ["--size", str(tmpfs_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    size = str(tmpfs_mb * 1024 * 1024)
+    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # multiprocessing
     argv += ["--bind", workdir, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
     for key, value in _sandbox_env().items():
         argv += ["--setenv", key, value]
