@@ -27,6 +27,11 @@ ENTRIES: list[EnvEntry] = [
         "agent_envs.toy.guess_number:GuessNumberEnv",
         "Guess a hidden integer from higher/lower feedback (tests, CPU demos).",
     ),
+    EnvEntry(
+        "MathTIR-v0",
+        "agent_envs.math.env:MathTIREnv",
+        "Tool-integrated math: run Python in a sandbox over turns, answer in \\boxed{}.",
+    ),
 ]
 
 
