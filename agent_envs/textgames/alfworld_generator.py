@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,7 +321,10 @@ def open_alfworld_game(game_file: str | Path, **infos: bool) -> Any:
 
     request = textworld.EnvInfos(admissible_commands=True, won=True, extras=["gamefile"], **infos)
     wrappers = [AlfredDemangler(shuffle=False), AlfredInfos]
-    return textworld.start(str(game_file), request_infos=request, wrappers=wrappers)
+    with warnings.catch_warnings():
+        # PddlEnv.load reads the game with json.load(open(...)) and never closes the file
+        warnings.simplefilter("ignore", ResourceWarning)
+        return textworld.start(str(game_file), request_infos=request, wrappers=wrappers)
 
 
 def verify_task(game_file: str | Path, walkthrough: tuple[str, ...] | list[str]) -> bool:

@@ -7,7 +7,7 @@ import re
 __all__ = ["extract_command", "ACTION_PROTOCOL", "MAX_COMMAND_LENGTH"]
 
 #: Longest command passed to a game engine; parsers of text games read short lines.
-MAX_COMMAND_LENGTH = 200
+MAX_COMMAND_LENGTH = 120
 
 #: The protocol, as told to the agent in ``info["system_prompt"]``.
 ACTION_PROTOCOL = (
@@ -18,8 +18,12 @@ ACTION_PROTOCOL = (
 
 _TAG_RE = re.compile(r"<command>(.*?)</command>", re.DOTALL | re.IGNORECASE)
 _FENCE_RE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
-_LABEL_RE = re.compile(r"^\s*(?:[*_#>-]\s*)*(?:command|action)\s*[*_]*\s*:\s*(.*)$", re.IGNORECASE)
+_LABEL_RE = re.compile(
+    r"^\s*(?:[*_#>-]\s*)*(?:command|action)\s*[*_]*\s*:\s*[*_]*\s*(.*)$", re.IGNORECASE
+)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What a game parser reads; backslashes, for one, are escape codes to the z-machine interpreter.
+_COMMAND_RE = re.compile(r"[a-z0-9 '\",.:;!?()-]+")
 
 
 def extract_command(reply: str) -> tuple[str | None, str]:
@@ -59,7 +63,7 @@ def extract_command(reply: str) -> tuple[str | None, str]:
         return None, f"{where}; put one command on the last line or in <command>...</command>"
     if len(lines) > 1:
         return None, f"found {len(lines)} lines where one command was expected; send one command"
-    command = " ".join(lines[0].split()).strip("`\"' ").rstrip(".!").strip().lower()
+    command = " ".join(lines[0].split()).strip("`\"'* ").rstrip(".!").strip().lower()
     if not command:
         return None, "the command is empty after removing punctuation"
     if len(command) > MAX_COMMAND_LENGTH:
@@ -67,6 +71,11 @@ def extract_command(reply: str) -> tuple[str | None, str]:
             f"the command has {len(command)} characters (limit {MAX_COMMAND_LENGTH}); "
             "a command is a short phrase such as 'take key'"
         )
-    if not command.isascii() or not command.isprintable():
-        return None, "the command contains characters the game cannot read (use plain ASCII)"
+    if not _COMMAND_RE.fullmatch(command):
+        bad = sorted(set(command) - set("abcdefghijklmnopqrstuvwxyz0123456789 '\",.:;!?()-"))
+        shown = " ".join(repr(c) for c in bad[:5])
+        return None, (
+            f"the command contains characters the game cannot read ({shown}); "
+            "use letters, digits, spaces and simple punctuation"
+        )
     return command, ""

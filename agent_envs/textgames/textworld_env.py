@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,10 @@ class TextWorldEnv(TextGameEnv):
             description=self.include_description,
             inventory=self.include_inventory,
         )
-        return textworld.start(str(path), request_infos=infos)
+        with warnings.catch_warnings():
+            # Jericho says TextWorld's games lack its score detection; TextWorld scores them.
+            warnings.filterwarnings("ignore", message=".*not fully supported.*")
+            return textworld.start(str(path), request_infos=infos)
 
     def _clean(self, text: str) -> str:
         return clean_feedback(text)
