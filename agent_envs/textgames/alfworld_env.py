@@ -95,10 +95,18 @@ class ALFWorldEnv(TextGameEnv):
     * v0: initial version (alfworld 0.4.2 data format, generator version 1).
 
     Example:
-        >>> env = ALFWorldEnv(task_types=("pick_heat_then_place_in_recep",))  # doctest: +SKIP
-        >>> obs, info = env.reset(seed=0)  # doctest: +SKIP
-        >>> info["task_type"]  # doctest: +SKIP
-        'pick_heat_then_place_in_recep'
+        >>> import tempfile, pytest
+        >>> _ = pytest.importorskip("alfworld")
+        >>> env = ALFWorldEnv(task_types=["pick_heat_then_place_in_recep"], source="generated",
+        ...                   num_generated=1, cache_dir=tempfile.mkdtemp())
+        >>> obs, info = env.reset(seed=0)
+        >>> info["task_type"], info["task"].startswith("put a hot ")
+        ('pick_heat_then_place_in_recep', True)
+        >>> for command in env.walkthrough():
+        ...     obs, reward, terminated, truncated, info = env.step(command)
+        >>> reward, info["success"]
+        (1.0, True)
+        >>> env.close()
     """
 
     game_title = "ALFWorld, a text household simulator"
@@ -152,6 +160,7 @@ class ALFWorldEnv(TextGameEnv):
         base = Path(cache_dir) if cache_dir else default_cache_dir("alfworld")
         self.generated_root = base / f"generated-v{GENERATOR_VERSION}"
         self.task: AlfworldTask | None = None
+        self._verified: dict[int, Path] = {}
 
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
         index = (options or {}).get("task_index")
@@ -161,9 +170,13 @@ class ALFWorldEnv(TextGameEnv):
             raise ValueError(f"task_index must be an int in [0, {self.num_tasks}), got {index!r}")
         if self.source == "official":
             folder = self._official[index]
+        elif index in self._verified:
+            folder = self._verified[index]
         else:
             folder = ensure_generated_task(self.generated_root, self.split, index, self.task_types)
-        self.task = load_task(folder, self.goal_annotation)
+            self._verified[index] = folder
+        if self.task is None or self.task.folder != folder:
+            self.task = load_task(folder, self.goal_annotation)
         facts = {"task_index": index, "split": self.split, "source": self.source}
         return self.task.game_file, {**facts, **self._task_info()}
 

@@ -86,9 +86,15 @@ class TextWorldEnv(TextGameEnv):
     * v0: initial version (textworld 1.7 generator, z-machine games played with Jericho).
 
     Example:
-        >>> env = TextWorldEnv("Treasure", difficulty="easy")  # doctest: +SKIP
-        >>> obs, info = env.reset(seed=0)  # doctest: +SKIP
-        >>> obs, reward, terminated, truncated, info = env.step("look")  # doctest: +SKIP
+        >>> import tempfile, pytest
+        >>> _ = pytest.importorskip("textworld")
+        >>> env = TextWorldEnv("Treasure", "easy", num_games=1, cache_dir=tempfile.mkdtemp())
+        >>> obs, info = env.reset(seed=0)
+        >>> for command in env.walkthrough():
+        ...     obs, reward, terminated, truncated, info = env.step(f"<command>{command}</command>")
+        >>> info["won"], terminated, info["score"]
+        (True, True, 1.0)
+        >>> env.close()
     """
 
     blocked_commands = frozenset(
@@ -144,6 +150,7 @@ class TextWorldEnv(TextGameEnv):
         self.cache = GameCache(cache_dir if cache_dir else default_cache_dir("textworld"))
         self.game_title = f"a TextWorld text adventure ({kind})"
         self._game_path: Path | None = None
+        self._verified: dict[int, Path] = {}
 
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
         index = (options or {}).get("game_index")
@@ -151,7 +158,10 @@ class TextWorldEnv(TextGameEnv):
             index = int(self.np_random.integers(self.num_games))
         elif not isinstance(index, int) or not 0 <= index < self.num_games:
             raise ValueError(f"game_index must be an int in [0, {self.num_games}), got {index!r}")
-        path = ensure_game(self.cache, self.kind, self.settings, self.split, index)
+        path = self._verified.get(index)
+        if path is None:  # checked (or generated) once per process, then remembered
+            path = ensure_game(self.cache, self.kind, self.settings, self.split, index)
+            self._verified[index] = path
         self._game_path = path
         return path, {"game_index": index, "split": self.split}
 
