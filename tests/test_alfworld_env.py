@@ -26,6 +26,7 @@ def cache_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("alfworld-cache"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task_type", TASK_TYPES)
 def test_each_task_type_is_solved_by_its_stored_solution(task_type, cache_dir):
     env = gym.make("ALFWorld-v0", task_types=(task_type,), cache_dir=cache_dir, num_generated=1)
@@ -43,6 +44,7 @@ def test_each_task_type_is_solved_by_its_stored_solution(task_type, cache_dir):
     env.close()
 
 
+@pytest.mark.slow
 def test_contract(cache_dir):
     def make():
         return gym.make(

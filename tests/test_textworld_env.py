@@ -98,6 +98,26 @@ def test_fork_replays_and_stays_independent(cache_dir):
     env.close()
 
 
+def test_engine_failure_restarts_the_game_in_place(cache_dir):
+    env = _make(cache_dir).unwrapped
+    env.reset(seed=0)
+    steps = env.walkthrough()
+    env.step(steps[0])
+    engine = env._engine
+
+    def broken(command):
+        raise RuntimeError("interpreter crashed")
+
+    engine.step = broken  # inject a crash into the running engine
+    obs, reward, terminated, truncated, info = env.step(steps[1])
+    assert not info["action_valid"] and "restarted" in info["action_error"] and not terminated
+    assert env._engine is not engine  # a fresh engine replayed the first command
+    for command in steps[1:]:
+        *_, terminated, _, info = env.step(command)
+    assert terminated and info["won"]
+    env.close()
+
+
 def test_optional_sections_and_admissible_commands(cache_dir):
     env = _make(
         cache_dir, include_description=True, include_inventory=True, show_admissible_commands=True

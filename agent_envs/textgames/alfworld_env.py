@@ -110,6 +110,12 @@ class ALFWorldEnv(TextGameEnv):
     """
 
     game_title = "ALFWorld, a text household simulator"
+    command_help = (
+        "Commands: go to <receptacle>, open <receptacle>, close <receptacle>, take <object> "
+        "from <receptacle>, move <object> to <receptacle>, heat/cool/clean <object> with "
+        "<receptacle>, use <object>, examine <something>, inventory, look. Names carry "
+        "numbers, e.g. 'take apple 1 from fridge 1'. "
+    )
 
     def __init__(
         self,

@@ -33,6 +33,8 @@ class TextGameEnv(TextEnv):
     #: Commands refused before reaching the engine (they would break determinism).
     blocked_commands: frozenset[str] = frozenset()
     game_title = "a text game"
+    #: Extra sentences for the system prompt (e.g. the game's command forms).
+    command_help = ""
 
     def __init__(
         self,
@@ -109,7 +111,16 @@ class TextGameEnv(TextEnv):
         try:
             state, _, _ = self._engine.step(command)
         except Exception as exc:  # an engine failure must not end the run: restart it
-            self._restart_engine()
+            try:
+                self._restart_engine()
+            except Exception as again:  # cannot recover this episode: end it, reset reopens
+                self._close_resources()
+                return self.invalid_action(
+                    f"the game engine failed on {command!r} ({type(exc).__name__}) and could "
+                    f"not be restarted ({type(again).__name__}); call reset()",
+                    truncated=True,
+                    extra=self._invalid_info(),
+                )
             return self.invalid_action(
                 f"the game engine failed on {command!r} ({type(exc).__name__}); it was restarted",
                 truncated=out_of_turns,
@@ -154,7 +165,7 @@ class TextGameEnv(TextEnv):
 
     def _system_prompt(self) -> str:
         return (
-            f"You are playing {self.game_title}. {ACTION_PROTOCOL} "
+            f"You are playing {self.game_title}. {ACTION_PROTOCOL} {self.command_help}"
             f"You have {self.max_turns} turns; the episode ends when the game is won or lost."
         )
 

@@ -97,6 +97,10 @@ class TextWorldEnv(TextGameEnv):
         >>> env.close()
     """
 
+    command_help = (
+        "Useful commands: look, inventory, go <direction>, take <thing>, drop <thing>, "
+        "open/close <thing>, put <thing> on/in <thing>, examine <thing>, eat <thing>. "
+    )
     blocked_commands = frozenset(
         [
             "quit",
