@@ -20,7 +20,7 @@ from agent_envs.textgames.alfworld_generator import (
 )
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES
 from agent_envs.textgames.cache import GameCache, default_cache_dir
-from agent_envs.textgames.game_env import TextGameEnv
+from agent_envs.textgames.game_env import TextGameEnv, require_extra
 
 __all__ = ["ALFWorldEnv", "ensure_generated_task", "GENERATOR_VERSION"]
 
@@ -131,6 +131,7 @@ class ALFWorldEnv(TextGameEnv):
         cache_dir: str | None = None,
         render_mode: str | None = None,
     ) -> None:
+        require_extra("textworld", "alfworld", "fast_downward")
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,21 @@ from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
 from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command
 
-__all__ = ["TextGameEnv"]
+__all__ = ["TextGameEnv", "require_extra"]
+
+
+def require_extra(*modules: str) -> None:
+    """Raise a clear ``ImportError`` when a module of the ``textworld`` extra is missing.
+
+    Example:
+        >>> require_extra("json")
+    """
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(
+            f"{', '.join(missing)} not installed; the text games need the 'textworld' extra: "
+            "pip install 'agent-envs[textworld]'"
+        )
 
 
 class TextGameEnv(TextEnv):

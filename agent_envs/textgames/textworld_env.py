@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_envs.textgames.cache import GameCache, default_cache_dir
-from agent_envs.textgames.game_env import TextGameEnv
+from agent_envs.textgames.game_env import TextGameEnv, require_extra
 from agent_envs.textgames.tw_games import KINDS, SPLITS, ensure_game, resolve_settings
 
 __all__ = ["TextWorldEnv", "clean_feedback"]
@@ -136,6 +136,7 @@ class TextWorldEnv(TextGameEnv):
         render_mode: str | None = None,
         **knobs: Any,
     ) -> None:
+        require_extra("textworld", "jericho")
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,
