@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_envs.textgames.alfworld_data import describe_task
+from agent_envs.textgames.alfworld_pddl import problem_text
 from agent_envs.textgames.alfworld_scenes import (
     CATEGORIES,
     CLEANABLE,
@@ -45,9 +46,6 @@ _ROOMS_FOR = {
     "pick_cool_then_place_in_recep": ("kitchen",),
     "pick_two_obj_and_place": ("kitchen", "livingroom", "bedroom", "bathroom"),
 }
-# types the domain's actions name as constants: a problem must declare them
-_DOMAIN_RTYPES = ("SinkBasin", "Microwave", "Fridge")
-_DOMAIN_OTYPES = ("Knife", "ButterKnife")
 
 
 @dataclass(frozen=True)
@@ -194,7 +192,7 @@ def _try_generate(task_type: str, rng: random.Random) -> GeneratedTask | None:
         "turk_annotations": {"anns": []},
     }
     traj["turk_annotations"]["anns"].append({"task_desc": describe_task(traj)})
-    problem = _problem_text(room, task_type, obj, target_kind, predicate)
+    problem = problem_text(room.receptacles, room.objects, task_type, obj, target_kind, predicate)
     return GeneratedTask(task_type, problem, traj, tuple(plan.commands))
 
 
@@ -227,70 +225,6 @@ class _Solver:
         self.goto(rid, open_it=True)
         self.say(f"move {self.names[oid]} to {self.names[rid]}")
         self.where[oid] = rid
-
-
-def _problem_text(
-    room: _Room, task_type: str, obj: str, target: str | None, state: str | None
-) -> str:
-    rtypes = sorted(room.kinds | set(_DOMAIN_RTYPES))
-    otypes = sorted({kind for _, kind, _ in room.objects} | set(_DOMAIN_OTYPES))
-    location = {rid: f"loc_bar_{i + 1}" for i, (rid, _) in enumerate(room.receptacles)}
-    lines = ["(define (problem agent_envs_task)", "(:domain alfred)", "(:objects", "agent1 - agent"]
-    lines += [f"{t}Type - otype" for t in otypes] + [f"{t}Type - rtype" for t in rtypes]
-    lines += [f"{oid} - object" for oid, _, _ in room.objects]
-    lines += [f"{rid} - receptacle" for rid, _ in room.receptacles]
-    lines += ["loc_bar_0 - location"] + [f"{loc} - location" for loc in location.values()]
-    lines += [")", "(:init", "(atLocation agent1 loc_bar_0)"]
-    for rid, kind in room.receptacles:
-        lines += [
-            f"(receptacleType {rid} {kind}Type)",
-            f"(receptacleAtLocation {rid} {location[rid]})",
-        ]
-        if RECEPTACLES[kind][0]:
-            lines.append(f"(openable {rid})")
-    for oid, kind, rid in room.objects:
-        lines += [f"(objectType {oid} {kind}Type)", f"(inReceptacle {oid} {rid})"]
-        lines.append(f"(objectAtLocation {oid} {location[rid]})")
-        if kind == "DeskLamp":
-            lines.append(f"(toggleable {oid})")
-            continue
-        lines.append(f"(pickupable {oid})")
-        for flags, predicate in (
-            (CLEANABLE, "cleanable"),
-            (HEATABLE, "heatable"),
-            (COOLABLE, "coolable"),
-        ):
-            if kind in flags:
-                lines.append(f"({predicate} {oid})")
-    for rkind in sorted(room.kinds):
-        for okind in otypes:
-            if can_contain(rkind, okind):
-                lines.append(f"(canContain {rkind}Type {okind}Type)")
-    lines += [")", f"(:goal {_goal(task_type, obj, target, state)})", ")"]
-    return "\n".join(lines) + "\n"
-
-
-def _goal(task_type: str, obj: str, target: str | None, state: str | None) -> str:
-    if task_type == "look_at_obj_in_light":
-        return (
-            "(and (exists (?t - object ?r - receptacle ?a - agent ?l - location)"
-            " (and (objectType ?t DeskLampType) (toggleable ?t) (isToggled ?t)"
-            " (inReceptacle ?t ?r) (receptacleAtLocation ?r ?l) (atLocation ?a ?l)))"
-            f" (exists (?o - object ?a - agent) (and (objectType ?o {obj}Type) (holds ?a ?o))))"
-        )
-    if task_type == "pick_two_obj_and_place":
-        return (
-            "(exists (?r - receptacle ?o1 - object ?o2 - object)"
-            f" (and (not (= ?o1 ?o2)) (receptacleType ?r {target}Type)"
-            f" (objectType ?o1 {obj}Type) (objectType ?o2 {obj}Type)"
-            " (inReceptacle ?o1 ?r) (inReceptacle ?o2 ?r)))"
-        )
-    extra = f" ({state} ?o)" if state else ""
-    return (
-        "(exists (?r - receptacle ?o - object)"
-        f" (and (objectType ?o {obj}Type) (receptacleType ?r {target}Type)"
-        f" (inReceptacle ?o ?r){extra}))"
-    )
 
 
 def _alfworld_logic() -> tuple[str, str]:
