@@ -24,7 +24,7 @@ from agent_envs.baselines import (
     EndpointError,
     OpenAIChatPolicy,
     Policy,
-    run_episode,
+    play_episode,
     turn_seed,
 )
 
@@ -51,7 +51,7 @@ class Recorder(Policy):
 def test_run_episode_follows_the_protocol():
     env = gym.make("Toy-GuessNumber-v0", low=1, high=100, max_turns=4)
     policy = Recorder()
-    episode = run_episode(env, policy, seed=5)
+    episode = play_episode(env, policy, seed=5)
     assert policy.resets == [(5, 0)]  # reset after env.reset, with the same seed
     assert episode.turns == len(policy.calls) == len(episode.rewards) == 4
     assert len(episode.infos) == 5 and "system_prompt" in episode.infos[0]
@@ -166,7 +166,7 @@ def test_endpoint_down_gives_empty_reply_and_reason():
         port = sock.getsockname()[1]
     policy = policy_for(f"http://127.0.0.1:{port}/v1")
     env = gym.make("Toy-GuessNumber-v0", max_turns=2)
-    episode = run_episode(env, policy, seed=0)
+    episode = play_episode(env, policy, seed=0)
     assert episode.turns == 2 and policy.errors == 2
     assert all("cannot reach" in e and "after 3 tries" in e for e in episode.policy_errors)
     assert all(info["action_valid"] is False for info in episode.infos[1:])
