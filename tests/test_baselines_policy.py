@@ -306,6 +306,7 @@ def test_server_answers_openai_shapes(reverse_server):
         ("POST", CHAT, {**GOOD, "max_tokens": 101}, 400, "limited to 100"),
         ("POST", CHAT, {**GOOD, "max_tokens": 0}, 400, "max_tokens"),
         ("POST", CHAT, {**GOOD, "seed": "x"}, 400, "seed"),
+        ("POST", CHAT, {**GOOD, "seed": 2**70}, 400, "seed"),
         ("POST", CHAT, {**GOOD, "stop": [1]}, 400, "stop"),
         ("POST", CHAT, {**GOOD, "tools": [{"type": "function"}]}, 400, "tool"),
         ("POST", CHAT, [1, 2], 400, "JSON object"),

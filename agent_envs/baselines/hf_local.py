@@ -40,8 +40,8 @@ class HFLocalPolicy(ChatPolicy):
         >>> policy = HFLocalPolicy(load_smollm2(), max_tokens=8, seed=0)  # or share a loaded one
         >>> env = gym.make("Toy-GuessNumber-v0", max_turns=2)
         >>> episode = play_episode(env, policy, seed=0)
-        >>> episode.turns, policy.errors
-        (2, 0)
+        >>> episode.turns in (1, 2), policy.errors  # 1 if the first guess is right
+        (True, 0)
     """
 
     def __init__(
