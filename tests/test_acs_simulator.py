@@ -78,3 +78,42 @@ def test_parse_action_never_raises(text):
     assert bool(values) != bool(problems)
     for name, value in values.items():
         assert c.variable(name).contains(value)
+
+
+def test_worker_dies_with_its_parent(tmp_path):
+    """A worker whose supervisor is SIGKILLed (no close()) exits by itself.
+
+    An idle worker sees EOF on its stdin; a busy one is ended by its parent watchdog.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys\n"
+        "from agent_envs.circuits.env import ACSEnv\n"
+        "env = ACSEnv(); env.reset(seed=0); env.step('cc = 2p')\n"
+        "print(env.worker_pid, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
+    try:
+        pid = int(parent.stdout.readline())
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        assert not _alive(pid), "the ngspice worker outlived its parent"
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

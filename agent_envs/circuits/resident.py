@@ -192,7 +192,22 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         write_message(stdout, reply)
 
 
+def _exit_with_parent(interval: float = 1.0) -> None:
+    """Die when the supervising process does (even in the middle of a hung run)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 if __name__ == "__main__":
+    _exit_with_parent()
     # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
