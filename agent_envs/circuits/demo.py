@@ -22,7 +22,14 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of the ``acs-random`` subcommand."""
+    """Options of the ``acs-random`` subcommand.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_arguments(parser)
+        >>> parser.parse_args(["--episodes", "2"]).episodes
+        2
+    """
     parser.add_argument("--env-id", default="ACS-OpAmp-v0")
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--budget", type=int, default=20)

@@ -57,7 +57,13 @@ def sample_design(circuit: Circuit, rng: np.random.Generator) -> dict[str, float
 def simulate_population(
     circuit: Circuit, n: int, seed: int, backend: str = "resident", min_pm: float = 45.0
 ) -> list[dict[str, Any]]:
-    """Simulate ``n`` random designs; return the functional ones (design + metrics)."""
+    """Simulate ``n`` random designs; return the functional ones (design + metrics).
+
+    Example:
+        >>> pop = simulate_population(Circuit.load("opamp"), 20, seed=1)
+        >>> all(p["reference"]["pm"] >= 45 for p in pop)
+        True
+    """
     rng = np.random.default_rng(seed)
     keep = []
     with tempfile.TemporaryDirectory(prefix="acs-specs-") as workdir:
@@ -107,7 +113,13 @@ def make_spec_sets(
     seed: int = 0,
     min_pm: float = 45.0,
 ) -> dict[str, dict[str, Any]]:
-    """Build the train and test spec sets (dicts ready to dump as JSON)."""
+    """Build the train and test spec sets (dicts ready to dump as JSON).
+
+    Example:
+        >>> sets = make_spec_sets(Circuit.load("opamp"), n_samples=60, n_train=2, n_test=1)
+        >>> len(sets["train"]["entries"]), len(sets["test"]["entries"])
+        (2, 1)
+    """
     population = simulate_population(circuit, n_samples, seed, min_pm=min_pm)
     if len(population) < n_train + n_test:
         raise RuntimeError(f"only {len(population)} functional designs; sample more")
@@ -148,7 +160,14 @@ def make_spec_sets(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write ``specs_train.json`` and ``specs_test.json`` into the folder."""
+    """Command line: write ``specs_train.json`` and ``specs_test.json`` into the folder.
+
+    Example:
+        >>> main(["--help"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        SystemExit: 0
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("circuit", help="circuit folder name, e.g. opamp")
     parser.add_argument("--samples", type=int, default=4000)
