@@ -117,3 +117,11 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_missing_ngspice_program_is_a_failed_simulation_not_a_crash(tmp_path):
+    c = Circuit.load("opamp")
+    sim = SubprocessBackend(c, tmp_path, timeout=5)
+    sim.executable = str(tmp_path / "no-such-ngspice")
+    result = sim.simulate(render_decks(c, c.defaults()))
+    assert result.metrics is None and "could not run" in result.error

@@ -62,6 +62,9 @@ class SubprocessBackend:
         True
     """
 
+    #: The ngspice command line program.
+    executable = "ngspice"
+
     def __init__(self, circuit: Circuit, workdir: str | Path, timeout: float = 10.0) -> None:
         self.circuit, self.workdir, self.timeout = circuit, Path(workdir), float(timeout)
 
@@ -81,15 +84,18 @@ class SubprocessBackend:
     def _run_one(self, deck: str, vectors: Vectors, logs: list[str]) -> str | None:
         deck_path, raw_path = self.workdir / "deck.cir", self.workdir / "out.raw"
         raw_path.unlink(missing_ok=True)
-        deck_path.write_text(deck)
-        proc = subprocess.Popen(
-            ["ngspice", "-b", "-r", raw_path.name, deck_path.name],
-            cwd=self.workdir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            deck_path.write_text(deck)
+            proc = subprocess.Popen(
+                [self.executable, "-b", "-r", raw_path.name, deck_path.name],
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:  # no ngspice on PATH, temp dir gone, ...
+            return f"could not run {self.executable} ({type(exc).__name__}: {exc.strerror})"
         try:
             log, _ = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
