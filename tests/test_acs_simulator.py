@@ -125,3 +125,14 @@ def test_missing_ngspice_program_is_a_failed_simulation_not_a_crash(tmp_path):
     sim.executable = str(tmp_path / "no-such-ngspice")
     result = sim.simulate(render_decks(c, c.defaults()))
     assert result.metrics is None and "could not run" in result.error
+
+
+def test_worker_that_cannot_start_is_a_failed_simulation(tmp_path, monkeypatch):
+    c = Circuit.load("opamp")
+    sim = ResidentBackend(c, tmp_path, timeout=5)
+    monkeypatch.setattr("sys.executable", "/bin/false")  # exits at once, says nothing
+    try:
+        result = sim.simulate(render_decks(c, c.defaults()))
+    finally:
+        sim.close()
+    assert result.metrics is None and "did not start" in result.error

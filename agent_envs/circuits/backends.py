@@ -156,10 +156,15 @@ class ResidentBackend:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        if not self._wait_readable(_WORKER_START_TIMEOUT):
+        try:
+            if not self._wait_readable(_WORKER_START_TIMEOUT):
+                raise EOFError
+            read_message(self._proc.stdout)
+        except (EOFError, OSError, ValueError):
             self._stop()
-            raise RuntimeError("the ngspice worker did not start")
-        read_message(self._proc.stdout)
+            raise RuntimeError(
+                "the ngspice worker did not start (are PySpice and libngspice installed?)"
+            ) from None
 
     def _wait_readable(self, timeout: float) -> bool:
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
@@ -194,7 +199,9 @@ class ResidentBackend:
                     None, f"timeout after {self.timeout:g} s", time.perf_counter() - start
                 )
             reply = read_message(self._proc.stdout)
-        except (EOFError, OSError, RuntimeError, ValueError) as exc:
+        except RuntimeError as exc:
+            return SimResult(None, str(exc), time.perf_counter() - start)
+        except (EOFError, OSError, ValueError) as exc:
             self._stop()
             error = f"the simulator crashed ({type(exc).__name__})"
             return SimResult(None, error, time.perf_counter() - start)
