@@ -298,7 +298,7 @@ class ACSEnv(TextEnv):
         if self._backend is None:
             self._workdir = tempfile.mkdtemp(prefix="acs-")
             self._backend = make_backend(
-                self.backend_name, self.circuit, self._workdir, self._sim_timeout
+                self.backend_name, self.circuit, self._workdir, self._sim_timeout, True
             )
             self._closed = False  # resources exist again: close() must release them
         return self._backend.simulate(decks)
