@@ -13,7 +13,9 @@ import sys
 __all__ = ["main", "SUBCOMMANDS"]
 
 #: name -> (module exposing ``add_arguments(parser)`` and ``run(args) -> int``, help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "acs-random": ("agent_envs.circuits.demo", "short random-search run of an ACS id (table)"),
+}
 
 
 def _list(args: argparse.Namespace) -> int:

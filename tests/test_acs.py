@@ -24,7 +24,7 @@ ACTIONS = ["cc = 2p\nibias = 30u", '{"w6": "120u", "w7": "80u"}', "rz: 5k"]
 
 @pytest.fixture(scope="module")
 def env():
-    e = ACSEnv(budget=200, max_turns=400)
+    e = ACSEnv(budget=200, max_turns=400, difficulty=1.0)
     e.reset(seed=0)
     yield e
     e.close()
@@ -58,14 +58,15 @@ def test_seeded_reset_and_rollout_are_reproducible():
 
 def test_fork_is_independent_and_starts_its_own_simulator(env):
     env.reset(seed=1)
-    env.step(ACTIONS[0])
+    assert not env.step(ACTIONS[0])[2], "pick a seed whose specs this design misses"
     twin = env.fork()
     try:
         assert twin.worker_pid is None  # native snapshot: no handle copied
         assert twin.params == env.params and twin.specs == env.specs and twin.turn == 1
-        out_twin = twin.step(ACTIONS[1])
+        fresh = "cc = 1.771p\nrz = 2.9k"  # not in the (copied) cache: the fork must simulate
+        out_twin = twin.step(fresh)
         assert env.turn == 1 and env.simulations == 1
-        assert env.step(ACTIONS[1])[:4] == out_twin[:4]
+        assert env.step(fresh)[:4] == out_twin[:4]
         assert twin.worker_pid not in (None, env.worker_pid)
     finally:
         twin.close()

@@ -29,6 +29,11 @@ def hand_analysis(c: Circuit, d: dict) -> dict:
         return length - 2 * proc[kind]["ld"]
 
     i1, i7 = d["ibias"] / 2, d["ibias"] * d["w7"] / d["w5"]
+    vov1 = math.sqrt(2 * i1 / (kp("nmos") * d["w1"] / leff("nmos", d["l1"])))
+    vdsat5 = math.sqrt(2 * d["ibias"] / (kp("nmos") * d["w5"] / leff("nmos", d["l5"])))
+    # the buffer's low input level (1.2 V) must leave the tail source saturated;
+    # 0.9 V is VT0 plus a typical body-effect shift for a source near 0.3-0.5 V
+    icmr_ok = 1.2 - (0.9 + vov1) >= vdsat5
     gm1 = math.sqrt(2 * kp("nmos") * d["w1"] / leff("nmos", d["l1"]) * i1)
     gm6 = math.sqrt(2 * kp("pmos") * d["w6"] / leff("pmos", d["l6"]) * i7)
     a1 = gm1 / ((lam("nmos", d["l1"]) + lam("pmos", d["l3"])) * i1)
@@ -38,6 +43,7 @@ def hand_analysis(c: Circuit, d: dict) -> dict:
         "ugbw": gm1 / (2 * math.pi * d["cc"]),
         "power": 3.0 * (2 * d["ibias"] + i7),
         "slew": min(d["ibias"] / d["cc"], i7 / (C_LOAD + d["cc"])) * 1e-6,
+        "icmr_ok": icmr_ok,
     }
 
 
@@ -55,7 +61,9 @@ def test_simulation_agrees_with_hand_analysis(tmp_path, index):
     m = sim.metrics
     assert abs(m["gain"] - hand["gain"]) < 5.0, (m["gain"], hand["gain"])
     assert m["power"] == pytest.approx(hand["power"], rel=0.2)
-    # gm1/Cc holds when the non-dominant poles are well above the UGB (PM >= 60 deg)
-    if m["pm"] >= 60:
-        assert m["ugbw"] == pytest.approx(hand["ugbw"], rel=0.35)
-    assert m["slew"] == pytest.approx(hand["slew"], rel=0.35)
+    # gm1/Cc holds when the non-dominant poles are well above the UGB
+    if m["pm"] >= 70:
+        assert m["ugbw"] == pytest.approx(hand["ugbw"], rel=0.25)
+    # I/C slewing holds while the input pair stays inside its common-mode range
+    if hand["icmr_ok"]:
+        assert m["slew"] == pytest.approx(hand["slew"], rel=0.35)

@@ -85,7 +85,12 @@ class Measurement:
 @dataclass(frozen=True)
 class SpecRule:
     """A metric that specs may constrain, its direction, whether it is always kept, and an
-    optional ``limit`` no target goes beyond (e.g. no phase-margin target above 75 deg)."""
+    optional ``limit`` no target goes beyond (e.g. no phase-margin target above 75 deg).
+
+    Example:
+        >>> Circuit.load("opamp").spec_rules[2]
+        SpecRule(metric='pm', direction='>=', always=True, limit=75)
+    """
 
     metric: str
     direction: str
@@ -95,7 +100,12 @@ class SpecRule:
 
 @dataclass(frozen=True)
 class ModelUse:
-    """A ``.model`` card the circuit needs: name, device type, and its length variable."""
+    """A ``.model`` card the circuit needs: name, device type, and its length variable.
+
+    Example:
+        >>> Circuit.load("opamp").models[0]
+        ModelUse(name='nin', type='nmos', length='l1')
+    """
 
     name: str
     type: str
@@ -104,7 +114,12 @@ class ModelUse:
 
 @dataclass(frozen=True)
 class Testbench:
-    """One deck run per evaluation: its template (subcircuit already spliced in) and analyses."""
+    """One deck run per evaluation: its template (subcircuit already spliced in) and analyses.
+
+    Example:
+        >>> [(tb.name, tb.analyses) for tb in Circuit.load("opamp").testbenches]
+        [('ac', ('op', 'ac', 'noise')), ('slew', ('tran',))]
+    """
 
     name: str
     template: str

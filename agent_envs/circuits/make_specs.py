@@ -4,8 +4,9 @@ Run ``python -m agent_envs.circuits.make_specs opamp`` (deterministic for a seed
 samples designs uniformly (log-uniformly for log variables) in the design space,
 simulates each with ngspice, and keeps the *functional* ones (every metric measured,
 phase margin >= ``--min-pm``). The *easy* value of each metric is its median over the
-functional designs; each entry's *reference* is one functional design's metrics, and
-a random subset of the optional specs is dropped. Train and test entries come from
+functional designs; each entry's *reference* is the metrics of one of the
+``n_train + n_test`` functional designs dominated by the fewest others (strong, varied
+trade-offs), and a random subset of the optional specs is dropped. Train and test entries come from
 disjoint samples. The environment turns an entry into targets with its ``difficulty``
 (see :mod:`agent_envs.circuits.specs`).
 """
@@ -23,7 +24,13 @@ from agent_envs.circuits.backends import make_backend
 from agent_envs.circuits.circuit import Circuit
 from agent_envs.circuits.netlist import render_decks
 
-__all__ = ["sample_design", "simulate_population", "make_spec_sets", "main"]
+__all__ = [
+    "sample_design",
+    "simulate_population",
+    "domination_counts",
+    "make_spec_sets",
+    "main",
+]
 
 
 def sample_design(circuit: Circuit, rng: np.random.Generator) -> dict[str, float]:
@@ -50,7 +57,13 @@ def sample_design(circuit: Circuit, rng: np.random.Generator) -> dict[str, float
 def simulate_population(
     circuit: Circuit, n: int, seed: int, backend: str = "resident", min_pm: float = 45.0
 ) -> list[dict[str, Any]]:
-    """Simulate ``n`` random designs; return the functional ones (design + metrics)."""
+    """Simulate ``n`` random designs; return the functional ones (design + metrics).
+
+    Example:
+        >>> pop = simulate_population(Circuit.load("opamp"), 20, seed=1)
+        >>> all(p["reference"]["pm"] >= 45 for p in pop)
+        True
+    """
     rng = np.random.default_rng(seed)
     keep = []
     with tempfile.TemporaryDirectory(prefix="acs-specs-") as workdir:
@@ -70,6 +83,27 @@ def simulate_population(
     return keep
 
 
+def domination_counts(circuit: Circuit, population: list[dict[str, Any]]) -> np.ndarray:
+    """For each design, how many others are at least as good on every spec metric.
+
+    Example:
+        >>> c = Circuit.load("opamp")
+        >>> a = {"reference": {r.metric: 1.0 for r in c.spec_rules}}
+        >>> b = {"reference": {r.metric: 1.0 for r in c.spec_rules}}
+        >>> b["reference"]["gain"] = 2.0
+        >>> domination_counts(c, [a, b]).tolist()
+        [1, 0]
+    """
+    signs = np.array([1.0 if r.direction == ">=" else -1.0 for r in circuit.spec_rules])
+    table = np.array([[p["reference"][r.metric] for r in circuit.spec_rules] for p in population])
+    table = table * signs  # larger is better everywhere
+    counts = np.zeros(len(population), dtype=int)
+    for i, row in enumerate(table):
+        dominates = np.all(table >= row, axis=1) & np.any(table > row, axis=1)
+        counts[i] = int(dominates.sum())
+    return counts
+
+
 def make_spec_sets(
     circuit: Circuit,
     n_samples: int = 4000,
@@ -79,12 +113,20 @@ def make_spec_sets(
     seed: int = 0,
     min_pm: float = 45.0,
 ) -> dict[str, dict[str, Any]]:
-    """Build the train and test spec sets (dicts ready to dump as JSON)."""
+    """Build the train and test spec sets (dicts ready to dump as JSON).
+
+    Example:
+        >>> sets = make_spec_sets(Circuit.load("opamp"), n_samples=60, n_train=2, n_test=1)
+        >>> len(sets["train"]["entries"]), len(sets["test"]["entries"])
+        (2, 1)
+    """
     population = simulate_population(circuit, n_samples, seed, min_pm=min_pm)
     if len(population) < n_train + n_test:
         raise RuntimeError(f"only {len(population)} functional designs; sample more")
     rng = np.random.default_rng(seed + 1)
-    order = rng.permutation(len(population))
+    # Prefer strong references: the designs dominated by the fewest others on the spec metrics.
+    pool = np.argsort(domination_counts(circuit, population), kind="stable")[: n_train + n_test]
+    order = pool[rng.permutation(len(pool))]
     easy = {
         m.name: float(np.median([p["reference"][m.name] for p in population]))
         for m in circuit.measurements
@@ -106,6 +148,7 @@ def make_spec_sets(
                 "script": "python -m agent_envs.circuits.make_specs",
                 "n_samples": n_samples,
                 "functional": len(population),
+                "reference_pool": "the least-dominated functional designs",
                 "keep_prob": keep_prob,
                 "seed": seed,
                 "min_pm": min_pm,
@@ -117,7 +160,14 @@ def make_spec_sets(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write ``specs_train.json`` and ``specs_test.json`` into the folder."""
+    """Command line: write ``specs_train.json`` and ``specs_test.json`` into the folder.
+
+    Example:
+        >>> main(["--help"])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        SystemExit: 0
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("circuit", help="circuit folder name, e.g. opamp")
     parser.add_argument("--samples", type=int, default=4000)

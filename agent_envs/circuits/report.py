@@ -52,7 +52,12 @@ def task_text(
 
 
 def system_prompt(circuit: Circuit, budget: int, max_turns: int) -> str:
-    """The action protocol and the budget, for an LLM's system message."""
+    """The action protocol and the budget, for an LLM's system message.
+
+    Example:
+        >>> "Budget: 20 simulations" in system_prompt(Circuit.load("opamp"), 20, 40)
+        True
+    """
     names = ", ".join(v.name for v in circuit.variables)
     return (
         f"You are an analog circuit designer sizing a {circuit.title} simulated with ngspice.\n"

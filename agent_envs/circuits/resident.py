@@ -27,7 +27,15 @@ _HEADER = struct.Struct("<I")
 
 
 def write_message(stream: BinaryIO, obj: Any) -> None:
-    """Write one length-prefixed JSON message and flush."""
+    """Write one length-prefixed JSON message and flush.
+
+    Example:
+        >>> import io
+        >>> buf = io.BytesIO()
+        >>> write_message(buf, [1, 2])
+        >>> buf.getvalue()
+        b'\\x06\\x00\\x00\\x00[1, 2]'
+    """
     body = json.dumps(obj).encode()
     stream.write(_HEADER.pack(len(body)) + body)
     stream.flush()
@@ -56,6 +64,9 @@ def read_message(stream: BinaryIO) -> Any:
 class NgspiceSession:
     """One resident ngspice shared library; run decks and read their vectors.
 
+    The library is process-global, so every ``NgspiceSession()`` of a process is the
+    same object.
+
     PySpice treats any stderr line not starting with "Warning:" as an error (gmin
     stepping notes, for one), so commands go straight to the library and the output is
     kept here, to be inspected, instead of raising.
@@ -64,13 +75,25 @@ class NgspiceSession:
         >>> from agent_envs.circuits.circuit import Circuit
         >>> from agent_envs.circuits.netlist import render_decks
         >>> c = Circuit.load("opamp")
-        >>> ng = NgspiceSession()  # doctest: +SKIP
-        >>> vectors, log = ng.simulate(render_decks(c, c.defaults()))  # doctest: +SKIP
-        >>> sorted(vectors)  # doctest: +SKIP
+        >>> ng = NgspiceSession()
+        >>> vectors, log = ng.simulate(render_decks(c, c.defaults()))
+        >>> sorted(vectors)
         ['ac', 'noise', 'op', 'tran']
     """
 
+    _instance: NgspiceSession | None = None
+
+    def __new__(cls) -> NgspiceSession:
+        # ngspice's shared library is process-global: one session per process.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            cls._instance._ready = False
+        return cls._instance
+
     def __init__(self) -> None:
+        if self._ready:
+            return
+        self._ready = True
         for name in ("PySpice", "PySpice.Spice.NgSpice.Shared"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
@@ -160,7 +183,22 @@ class NgspiceSession:
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Worker loop: ``{"circuit": path, "decks": [text, ...]}`` in, metrics (or error) out."""
+    """Worker loop: ``{"circuit": path, "decks": [text, ...]}`` in, metrics (or error) out.
+
+    Example:
+        >>> import io
+        >>> from agent_envs.circuits.circuit import Circuit
+        >>> from agent_envs.circuits.netlist import render_decks
+        >>> c = Circuit.load("opamp")
+        >>> requests = io.BytesIO()
+        >>> write_message(requests, {"circuit": str(c.folder), "decks": list(render_decks(c, c.defaults()))})
+        >>> _ = requests.seek(0)
+        >>> replies = io.BytesIO()
+        >>> serve(requests, replies)
+        >>> _ = replies.seek(0)
+        >>> read_message(replies)["ready"], read_message(replies)["metrics"]["gain"] > 40
+        (True, True)
+    """
     from agent_envs.circuits.circuit import Circuit
     from agent_envs.circuits.measure import measure_all, run_failure
 
@@ -192,7 +230,22 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         write_message(stdout, reply)
 
 
+def _exit_with_parent(interval: float = 1.0) -> None:
+    """Die when the supervising process does (even in the middle of a hung run)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 if __name__ == "__main__":
+    _exit_with_parent()
     # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -58,7 +58,12 @@ class Spec:
 
 
 def load_spec_set(circuit: Circuit, split: str) -> dict[str, Any]:
-    """Read the circuit's spec set for ``split`` (``train`` or ``test``)."""
+    """Read the circuit's spec set for ``split`` (``train`` or ``test``).
+
+    Example:
+        >>> len(load_spec_set(Circuit.load("opamp"), "test")["entries"])
+        50
+    """
     if split not in circuit.spec_sets:
         raise ValueError(f"split must be one of {sorted(circuit.spec_sets)}, got {split!r}")
     data = json.loads((circuit.folder / circuit.spec_sets[split]).read_text())
@@ -85,7 +90,14 @@ def relax_round(value: float, direction: str, digits: int = 3) -> float:
 def draw_specs(
     circuit: Circuit, spec_set: Mapping[str, Any], difficulty: float, rng: np.random.Generator
 ) -> tuple[tuple[Spec, ...], int]:
-    """Draw one entry of the spec set; return its specs at ``difficulty`` and its index."""
+    """Draw one entry of the spec set; return its specs at ``difficulty`` and its index.
+
+    Example:
+        >>> c = Circuit.load("opamp")
+        >>> specs, i = draw_specs(c, load_spec_set(c, "train"), 0.5, np.random.default_rng(0))
+        >>> [s.name for s in specs][:3]
+        ['gain', 'ugbw', 'pm']
+    """
     entries: Sequence[dict[str, Any]] = spec_set["entries"]
     index = int(rng.integers(len(entries)))
     entry, easy = entries[index], spec_set["easy"]
