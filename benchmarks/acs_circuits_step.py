@@ -36,12 +36,16 @@ def main() -> None:
         for env in envs.values():
             env.reset(seed=0)
             env.step(env.format_action(env.circuit.defaults()))  # start the worker
+            env.reset(seed=0)
         for _ in range(args.n):
             for env_id, env in envs.items():
                 reply = env.format_action(sample_design(env.circuit, rng))
                 start = time.perf_counter()
-                env.step(reply)
+                *_, terminated, truncated, info = env.step(reply)
                 times[env_id].append(time.perf_counter() - start)
+                assert info["action_valid"], (env_id, reply, info["action_error"])
+                if terminated or truncated:  # keep simulating: a new episode
+                    env.reset(seed=0)
     finally:
         for env in envs.values():
             env.close()
