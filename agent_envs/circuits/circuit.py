@@ -149,6 +149,9 @@ class Circuit:
     measurements: tuple[Measurement, ...]
     spec_rules: tuple[SpecRule, ...]
     spec_sets: dict[str, str]
+    #: task variations (load, supply, ...): template holes fixed per spec-set entry, not
+    #: set by the agent; the defaults apply where an entry names none
+    conditions: tuple[Variable, ...] = ()
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Circuit:
@@ -188,6 +191,7 @@ class Circuit:
             measurements=measurements,
             spec_rules=tuple(SpecRule(**s) for s in meta["specs"]),
             spec_sets=dict(meta.get("spec_sets", {})),
+            conditions=tuple(Variable(**v) for v in meta.get("conditions", [])),
         )
         circuit._validate()
         return circuit
@@ -208,6 +212,15 @@ class Circuit:
         """The default value of every variable."""
         return {v.name: float(v.default) for v in self.variables}
 
+    def condition_defaults(self) -> dict[str, float]:
+        """The default value of every condition (empty for a circuit without any).
+
+        Example:
+            >>> Circuit.load("opamp").condition_defaults()
+            {}
+        """
+        return {v.name: float(v.default) for v in self.conditions}
+
     def measurement(self, name: str) -> Measurement:
         """Return the measurement called ``name`` (KeyError if there is none)."""
         for m in self.measurements:
@@ -219,9 +232,10 @@ class Circuit:
         from agent_envs.circuits.netlist import check_template
 
         names = [v.name for v in self.variables]
-        if len(set(names)) != len(names):
-            raise ValueError(f"{self.name}: duplicate variable names")
-        for v in self.variables:
+        holes = names + [v.name for v in self.conditions]
+        if len(set(holes)) != len(holes):
+            raise ValueError(f"{self.name}: duplicate variable or condition names")
+        for v in self.variables + self.conditions:
             if not _NAME_RE.match(v.name):
                 raise ValueError(f"{self.name}: bad variable name {v.name!r}")
             if not (0 < v.low < v.high if v.log else v.low < v.high):
@@ -238,7 +252,7 @@ class Circuit:
         if len(set(self.analyses)) != len(self.analyses):
             raise ValueError(f"{self.name}: two testbenches run the same analysis kind")
         for tb in self.testbenches:
-            check_template(tb.template, set(names))
+            check_template(tb.template, set(holes))
 
 
 def _load_testbench(folder: Path, meta: dict[str, Any], tb: dict[str, Any]) -> Testbench:

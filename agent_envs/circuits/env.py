@@ -24,7 +24,7 @@ _CACHE_SIZE = 4096
 # Episode state copied by fork() and pickling; simulator handles never travel.
 _STATE = ("_episode_start", "_actions", "_turn", "_best_score", "_success", "_cost", "_done")
 _STATE += ("_last_observation", "_np_random", "_np_random_seed", "_params", "_specs")
-_STATE += ("_spec_index", "_sims", "_history", "_cache", "_last_decks")
+_STATE += ("_spec_index", "_sims", "_history", "_cache", "_last_decks", "_conditions")
 
 
 def _restore_native(cls: type, ctor_args: tuple, state: dict[str, Any]) -> ACSEnv:
@@ -75,7 +75,9 @@ class ACSEnv(TextEnv):
     ## Info
     Standard keys plus ``specs`` (name, target, direction, unit), ``params`` (the
     simulated design), ``sim_error`` (why a simulation failed, else ``""``), and on
-    reset ``tools``. ``metrics`` holds every measured number (``None``: not found).
+    reset ``tools`` and ``conditions`` (the task's fixed operating conditions, such as
+    the load capacitance, drawn with the spec entry; empty for a circuit without any).
+    ``metrics`` holds every measured number (``None``: not found).
 
     ## Version history
     * v0: initial version.
@@ -138,6 +140,7 @@ class ACSEnv(TextEnv):
         self._workdir: str | None = None
         self._units = {m.name: m.unit for m in self.circuit.measurements}
         self._params = self.circuit.defaults()
+        self._conditions = self.circuit.condition_defaults()
         self._specs: tuple[Spec, ...] = ()
         self._spec_index = -1
         self._sims = 0
@@ -202,6 +205,8 @@ class ACSEnv(TextEnv):
             self.circuit, self.spec_set, self.difficulty, self.np_random
         )
         self._params = self.circuit.defaults()
+        entry = self.spec_set["entries"][self._spec_index]
+        self._conditions = {**self.circuit.condition_defaults(), **entry.get("conditions", {})}
         self._sims, self._history = 0, []
         info = {
             "system_prompt": system_prompt(self.circuit, self.budget, self.max_turns),
@@ -210,9 +215,11 @@ class ACSEnv(TextEnv):
             ),
             "specs": [s.__dict__.copy() for s in self._specs],
             "params": dict(self._params),
+            "conditions": dict(self._conditions),
             "cost": {"simulations": 0},
         }
-        return task_text(self.circuit, self._specs, self._params, self.budget), info
+        text = task_text(self.circuit, self._specs, self._params, self.budget, self._conditions)
+        return text, info
 
     def _budget_spent(self) -> bool:
         return self._sims >= self.budget or self.turn >= self.max_turns
@@ -232,10 +239,11 @@ class ACSEnv(TextEnv):
             return self._invalid("; ".join(problems), text)
         params = {**self._params, **values}
         try:
-            decks = render_decks(self.circuit, params)
+            decks = render_decks(self.circuit, params, self._conditions)
         except UnsafeDeckError as exc:  # cannot happen after parse_action; refuse anyway
             return self._invalid(f"refused: {exc}", f"Invalid reply, nothing simulated: {exc}")
         key = tuple(format_number(params[v.name]) for v in self.circuit.variables)
+        key += tuple(format_number(self._conditions[c.name]) for c in self.circuit.conditions)
         result = self._cache.get(key)
         hit = result is not None
         if result is None:

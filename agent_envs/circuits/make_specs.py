@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from agent_envs.circuits.backends import make_backend
-from agent_envs.circuits.circuit import Circuit
+from agent_envs.circuits.circuit import Circuit, Variable
 from agent_envs.circuits.netlist import render_decks
 
 __all__ = [
@@ -42,8 +42,12 @@ def sample_design(circuit: Circuit, rng: np.random.Generator) -> dict[str, float
         >>> all(c.variable(k).contains(v) for k, v in d.items())
         True
     """
+    return _sample(circuit.variables, rng)
+
+
+def _sample(variables: tuple[Variable, ...], rng: np.random.Generator) -> dict[str, float]:
     out = {}
-    for v in circuit.variables:
+    for v in variables:
         if v.log:
             value = float(np.exp(rng.uniform(np.log(v.low), np.log(v.high))))
         else:
@@ -71,13 +75,18 @@ def simulate_population(
         try:
             for _ in range(n):
                 design = sample_design(circuit, rng)
-                result = sim.simulate(render_decks(circuit, design))
+                # task variations: drawn per design (no draw at all without conditions)
+                conditions = _sample(circuit.conditions, rng) if circuit.conditions else None
+                result = sim.simulate(render_decks(circuit, design, conditions))
                 metrics = result.metrics or {}
                 if result.error or any(v is None for v in metrics.values()):
                     continue
                 if metrics.get("pm", min_pm) < min_pm or metrics.get("gain", 1.0) <= 0:
                     continue
-                keep.append({"design": design, "reference": metrics})
+                entry = {"design": design, "reference": metrics}
+                if conditions:
+                    entry["conditions"] = conditions
+                keep.append(entry)
         finally:
             sim.close()
     return keep
@@ -104,6 +113,20 @@ def domination_counts(circuit: Circuit, population: list[dict[str, Any]]) -> np.
     return counts
 
 
+def _condition_groups(circuit: Circuit, population: list[dict[str, Any]]) -> list[np.ndarray]:
+    """Indices of the population grouped by condition bins (3 per condition, log-wide for log ones)."""
+    keys = []
+    for p in population:
+        key = []
+        for c in circuit.conditions:
+            x = p.get("conditions", {}).get(c.name, c.default)
+            lo, hi = (np.log(c.low), np.log(c.high)) if c.log else (c.low, c.high)
+            pos = ((np.log(x) if c.log else x) - lo) / (hi - lo)
+            key.append(min(int(pos * 3), 2))
+        keys.append(tuple(key))
+    return [np.array([i for i, k in enumerate(keys) if k == g]) for g in sorted(set(keys))]
+
+
 def make_spec_sets(
     circuit: Circuit,
     n_samples: int = 4000,
@@ -124,8 +147,12 @@ def make_spec_sets(
     if len(population) < n_train + n_test:
         raise RuntimeError(f"only {len(population)} functional designs; sample more")
     rng = np.random.default_rng(seed + 1)
-    # Prefer strong references: the designs dominated by the fewest others on the spec metrics.
-    pool = np.argsort(domination_counts(circuit, population), kind="stable")[: n_train + n_test]
+    # Prefer strong references: the designs dominated by the fewest others on the spec metrics
+    # (compared within bins of the task conditions, so easy conditions do not crowd out hard ones).
+    counts = np.zeros(len(population), dtype=int)
+    for group in _condition_groups(circuit, population):
+        counts[group] = domination_counts(circuit, [population[i] for i in group])
+    pool = np.argsort(counts, kind="stable")[: n_train + n_test]
     order = pool[rng.permutation(len(pool))]
     easy = {
         m.name: float(np.median([p["reference"][m.name] for p in population]))

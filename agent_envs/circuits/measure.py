@@ -140,6 +140,76 @@ def _spot_value(vectors: Vectors, m: Measurement) -> float | None:
     return float(abs(v[0]) * m.options.get("scale", 1.0))
 
 
+def _tran(vectors: Vectors, m: Measurement) -> tuple[np.ndarray, np.ndarray] | None:
+    v, t = _vector(vectors, m.vector), vectors.get("tran", {}).get("time")
+    if v is None or t is None or len(v) < 3 or len(v) != len(t):
+        return None
+    return np.real(t), np.real(v)
+
+
+def _peak_deviation(vectors: Vectors, m: Measurement) -> float | None:
+    """Largest ``|v(t) - v(start)|`` for ``start <= t <= stop`` (options, s), times ``scale``."""
+    tv = _tran(vectors, m)
+    if tv is None:
+        return None
+    t, v = tv
+    after = (t >= m.options.get("start", float(t[0]))) & (t <= m.options.get("stop", float(t[-1])))
+    if not after.any():
+        return None
+    v = v[after]
+    return float(np.max(np.abs(v - v[0])) * m.options.get("scale", 1.0))
+
+
+def _crossing_delay(vectors: Vectors, m: Measurement) -> float | None:
+    """Time from ``reference`` crossing ``ref_level`` to ``vector`` crossing ``level``.
+
+    Options ``ref_rising`` / ``rising`` (1: rising edge, 0: falling; default 1),
+    ``start`` (ignore reference crossings before this time, s) and ``scale``; None when
+    either crossing never happens.
+    """
+    tv, ref = _tran(vectors, m), _vector(vectors, m.reference or "")
+    if tv is None or ref is None or len(ref) != len(tv[0]):
+        return None
+    t, v = tv
+    ref = np.real(ref)
+    first = int(np.searchsorted(t, m.options.get("start", float(t[0]))))
+    t0 = _crossing_time(t, ref, m.options["ref_level"], bool(m.options.get("ref_rising", 1)), first)
+    if t0 is None:
+        return None
+    start = int(np.searchsorted(t, t0))
+    t1 = _crossing_time(t, v, m.options["level"], bool(m.options.get("rising", 1)), start)
+    return None if t1 is None else float((t1 - t0) * m.options.get("scale", 1.0))
+
+
+def _average(vectors: Vectors, m: Measurement) -> float | None:
+    """``|time average|`` of a transient vector over ``t >= start`` (option), times ``scale``."""
+    tv = _tran(vectors, m)
+    if tv is None:
+        return None
+    t, v = tv
+    keep = t >= m.options.get("start", float(t[0]))
+    t, v = t[keep], v[keep]
+    if len(t) < 2 or t[-1] <= t[0]:
+        return None
+    mean = np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(t)) / (t[-1] - t[0])
+    return float(abs(mean) * m.options.get("scale", 1.0))
+
+
+def _box_tc_ppm(vectors: Vectors, m: Measurement) -> float | None:
+    """Box-method drift over a DC sweep: ``(max - min) / (|mean| * sweep span)`` in ppm/unit.
+
+    ``reference`` is the swept variable (e.g. ``dc:temp-sweep`` for ``.dc temp ...``).
+    """
+    v, x = _vector(vectors, m.vector), _vector(vectors, m.reference or "")
+    if v is None or x is None or len(v) < 2 or len(v) != len(x):
+        return None
+    v, x = np.real(v), np.real(x)
+    span, mean = float(np.max(x) - np.min(x)), float(np.mean(v))
+    if span <= 0 or mean == 0:
+        return None
+    return float((np.max(v) - np.min(v)) / (abs(mean) * span) * 1e6)
+
+
 #: kind -> function(vectors, measurement) -> float or None
 MEASUREMENT_KINDS: dict[str, Callable[[Vectors, Measurement], float | None]] = {
     "low_freq_gain_db": _low_freq_gain_db,
@@ -149,6 +219,10 @@ MEASUREMENT_KINDS: dict[str, Callable[[Vectors, Measurement], float | None]] = {
     "supply_power": _supply_power,
     "slew_rate": _slew_rate,
     "spot_value": _spot_value,
+    "peak_deviation": _peak_deviation,
+    "crossing_delay": _crossing_delay,
+    "average": _average,
+    "box_tc_ppm": _box_tc_ppm,
 }
 
 
@@ -184,6 +258,9 @@ def run_failure(vectors: Vectors, analyses: Sequence[str], log: str) -> str | No
 def measure_all(vectors: Vectors, measurements: Sequence[Measurement]) -> dict[str, float | None]:
     """Apply every measurement; a failing or non-finite one gives ``None``.
 
+    A measurement with the option ``valid_min`` or ``valid_max`` gives ``None`` outside
+    that range (e.g. a buffer that rings by more than ``valid_max`` has no settled value).
+
     Example:
         >>> f = np.logspace(0, 9, 91)
         >>> h = 1000 / (1 + 1j * f / 1e3)  # 60 dB, one pole at 1 kHz: UGB ~ 1 MHz, PM ~ 90
@@ -195,6 +272,14 @@ def measure_all(vectors: Vectors, measurements: Sequence[Measurement]) -> dict[s
         (60, 1.0, 90)
         >>> measure_all({}, m)
         {'gain': None, 'ugbw': None, 'pm': None}
+        >>> t = np.linspace(0.0, 1e-6, 201)
+        >>> ring = 1.0 + 0.02 * np.sin(2e7 * t)  # 20 mV of ringing
+        >>> m = Measurement("ringing", "mV", "peak_deviation", "tran:out", options={"scale": 1e3})
+        >>> round(measure_all({"tran": {"time": t, "out": ring}}, [m])["ringing"])
+        20
+        >>> m.options["valid_max"] = 10.0  # more than 10 mV: not settled, no value
+        >>> measure_all({"tran": {"time": t, "out": ring}}, [m])
+        {'ringing': None}
     """
     out: dict[str, float | None] = {}
     for m in measurements:
@@ -202,5 +287,10 @@ def measure_all(vectors: Vectors, measurements: Sequence[Measurement]) -> dict[s
             value = MEASUREMENT_KINDS[m.kind](vectors, m)
         except Exception:  # odd data must never crash a step
             value = None
-        out[m.name] = value if value is None or np.isfinite(value) else None
+        if value is not None and not (
+            np.isfinite(value)
+            and m.options.get("valid_min", -np.inf) <= value <= m.options.get("valid_max", np.inf)
+        ):
+            value = None
+        out[m.name] = value
     return out

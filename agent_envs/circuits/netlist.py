@@ -111,11 +111,26 @@ def validate_values(circuit: Circuit, values: Mapping[str, float]) -> None:
             raise UnsafeDeckError(f"{var.name}={value!r} outside [{var.low}, {var.high}]")
 
 
-def render_decks(circuit: Circuit, values: Mapping[str, float]) -> tuple[str, ...]:
+def _validate_conditions(circuit: Circuit, conditions: Mapping[str, float]) -> None:
+    if set(conditions) != {c.name for c in circuit.conditions}:
+        raise UnsafeDeckError(
+            f"conditions must name exactly {[c.name for c in circuit.conditions]}"
+        )
+    for cond in circuit.conditions:
+        format_number(conditions[cond.name])
+        if not cond.contains(float(conditions[cond.name])):
+            raise UnsafeDeckError(f"condition {cond.name} outside [{cond.low}, {cond.high}]")
+
+
+def render_decks(
+    circuit: Circuit, values: Mapping[str, float], conditions: Mapping[str, float] | None = None
+) -> tuple[str, ...]:
     """Fill each testbench template with range-checked numbers; insert the model cards.
 
-    Raises ``UnsafeDeckError`` for a missing, unknown, non-finite or out-of-range value,
-    or if a rendered deck is anything but its template with numbers in the holes.
+    ``conditions`` fills the circuit's condition holes (task variations such as the load);
+    ``None`` uses their defaults. Raises ``UnsafeDeckError`` for a missing, unknown,
+    non-finite or out-of-range value, or if a rendered deck is anything but its template
+    with numbers in the holes.
 
     Example:
         >>> c = Circuit.load("opamp")
@@ -124,7 +139,10 @@ def render_decks(circuit: Circuit, values: Mapping[str, float]) -> tuple[str, ..
         (2, True, False)
     """
     validate_values(circuit, values)
+    conditions = circuit.condition_defaults() if conditions is None else dict(conditions)
+    _validate_conditions(circuit, conditions)
     rendered = {name: format_number(float(value)) for name, value in values.items()}
+    rendered.update({name: format_number(float(v)) for name, v in conditions.items()})
     cards = _model_cards(circuit, values)
     decks = []
     for tb in circuit.testbenches:

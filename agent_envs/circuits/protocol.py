@@ -27,12 +27,12 @@ def format_si(value: float | None, unit: str = "", digits: int = 4) -> str:
     Example:
         >>> format_si(2.5e-6, "m"), format_si(33.1e6, "Hz"), format_si(61.2, "dB")
         ('2.5 um', '33.1 MHz', '61.2 dB')
-        >>> format_si(None, "Hz")
-        'not found'
+        >>> format_si(None, "Hz"), format_si(0.1118, "mV/V"), format_si(1820.0, "ppm/C")
+        ('not found', '0.1118 mV/V', '1820 ppm/C')
     """
     if value is None or not math.isfinite(value):
         return "not found"
-    if unit in ("dB", "deg", "V/us", "nV/rtHz") or value == 0:
+    if unit in ("dB", "deg") or "/" in unit or value == 0:  # ratios carry their own scale
         return f"{value:.{digits}g} {unit}".strip()
     for scale, prefix in _PREFIXES:
         if abs(value) >= scale * 0.9995:

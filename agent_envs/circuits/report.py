@@ -16,7 +16,11 @@ def _spec_line(spec: Spec) -> str:
 
 
 def task_text(
-    circuit: Circuit, specs: Sequence[Spec], params: Mapping[str, float], budget: int
+    circuit: Circuit,
+    specs: Sequence[Spec],
+    params: Mapping[str, float],
+    budget: int,
+    conditions: Mapping[str, float] | None = None,
 ) -> str:
     """The reset observation: circuit, variables with ranges and current values, specs.
 
@@ -32,6 +36,13 @@ def task_text(
         for v in circuit.variables
     ]
     measured = [f"  {m.name:<6} [{m.unit}] {m.description}" for m in circuit.measurements]
+    values = {**circuit.condition_defaults(), **(conditions or {})}
+    fixed = [
+        f"  {c.name:<6} {format_si(values[c.name], c.unit):<9} {c.description}"
+        for c in circuit.conditions
+    ]
+    if fixed:
+        fixed = ["", "Operating conditions of this task (fixed, not design variables):", *fixed]
     return "\n".join(
         [
             f"Size a {circuit.title}.",
@@ -39,6 +50,7 @@ def task_text(
             "",
             "Design variables (range, current value):",
             *rows,
+            *fixed,
             "",
             "Measured each simulation:",
             *measured,
