@@ -13,7 +13,9 @@ import sys
 __all__ = ["main", "SUBCOMMANDS"]
 
 #: name -> (module exposing ``add_arguments(parser)`` and ``run(args) -> int``, help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("agent_envs.bench.cli", "run policies on an id; write a summary table and plots"),
+}
 
 
 def _list(args: argparse.Namespace) -> int:
