@@ -51,7 +51,7 @@ def _unit(var: Variable, value: float) -> float:
 
 
 class BlackBoxTestEnv(TextEnv):
-    """Maximize a smooth hidden score of four design variables within ``budget`` replies.
+    """Maximize a smooth hidden score of ``dims`` (at most four) design variables within ``budget`` replies.
 
     Score: ``exp(-width * |u - u*|^2)`` in ``(0, 1]``; success when it reaches
     ``target``. Invalid replies (missing/unparsable/out-of-range values) cost a turn,
@@ -60,12 +60,16 @@ class BlackBoxTestEnv(TextEnv):
 
     invalid_action_reward = -0.1
 
-    def __init__(self, budget: int = 20, width: float = 8.0, target: float = 0.9) -> None:
+    def __init__(
+        self, budget: int = 20, width: float = 8.0, target: float = 0.9, dims: int = 4
+    ) -> None:
         if not isinstance(budget, int) or budget < 1:
             raise ValueError(f"budget must be a positive int, got {budget!r}")
+        if dims not in range(1, len(_SPACE) + 1):
+            raise ValueError(f"dims must be 1..{len(_SPACE)}, got {dims!r}")
         super().__init__(max_observation_length=4096, max_action_length=4096)
         self.budget, self.width, self.target = budget, width, target
-        self.design_space = _SPACE
+        self.design_space = _SPACE[:dims]
         self.specs = {"score": f">= {target}"}
         self._optimum = [0.5] * len(_SPACE)
 
@@ -74,8 +78,10 @@ class BlackBoxTestEnv(TextEnv):
         return "\n".join(f"{v.name} = {values[v.name]:.6g}" for v in self.design_space)
 
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-        self._optimum = self.np_random.uniform(0.15, 0.85, len(_SPACE)).tolist()
-        names = ", ".join(f"{v.name} in [{v.low:g}, {v.high:g}] {v.unit}" for v in _SPACE)
+        self._optimum = self.np_random.uniform(0.15, 0.85, len(self.design_space)).tolist()
+        names = ", ".join(
+            f"{v.name} in [{v.low:g}, {v.high:g}] {v.unit}" for v in self.design_space
+        )
         prompt = f"Propose {names} as 'name = value' lines. Budget: {self.budget} simulations."
         return f"Find a design with score >= {self.target:.2f}.", {"system_prompt": prompt}
 
@@ -84,9 +90,9 @@ class BlackBoxTestEnv(TextEnv):
 
     def _play_turn(self, action: str) -> TurnOutcome:
         spent = self._budget_spent()
-        raw = parse_assignments(action, {v.name for v in _SPACE}).values
+        raw = parse_assignments(action, {v.name for v in self.design_space}).values
         units = []
-        for var in _SPACE:
+        for var in self.design_space:
             value = parse_si_number(raw.get(var.name))
             if value is None or not var.low <= value <= var.high:
                 return self.invalid_action(f"{var.name}: need a number in range", truncated=spent)

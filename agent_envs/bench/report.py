@@ -101,7 +101,8 @@ def plot_best_so_far(
     ax.set_ylabel("best score so far (mean, 95% CI)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     import matplotlib.pyplot as plt
@@ -132,7 +133,8 @@ def plot_success_at_k(
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     import matplotlib.pyplot as plt
