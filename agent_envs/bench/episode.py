@@ -7,7 +7,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EpisodeTask", "run_episode", "turn_cost"]
+from agent_envs.baselines.base import Policy
+
+__all__ = ["EpisodeTask", "play_task", "turn_cost"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def turn_cost(info: dict[str, Any]) -> float:
     return float(cost.get("simulations", info.get("turn", 0)))
 
 
-def run_episode(task: EpisodeTask) -> dict[str, Any]:
+def play_task(task: EpisodeTask) -> dict[str, Any]:
     """Play ``task`` to the end and return its JSON-ready record.
 
     The record holds the ids and seed, one entry per turn (score, best-so-far,
@@ -52,13 +54,14 @@ def run_episode(task: EpisodeTask) -> dict[str, Any]:
 
     Example:
         >>> task = EpisodeTask("Toy-GuessNumber-v0", "agent_envs.bench.episode:_Always50", seed=0)
-        >>> rec = run_episode(task)
+        >>> rec = play_task(task)
         >>> rec["error"], rec["turns"][0]["valid"], rec["n_turns"]
         (None, True, 8)
     """
     import gymnasium as gym
 
     import agent_envs  # noqa: F401  (registers the ids in a fresh worker)
+    from agent_envs.baselines.base import extend_messages, start_messages
     from agent_envs.baselines.registry import make_policy
 
     record: dict[str, Any] = {
@@ -77,15 +80,11 @@ def run_episode(task: EpisodeTask) -> dict[str, Any]:
         policy = make_policy(task.policy, **task.policy_kwargs)
         obs, info = env.reset(seed=task.seed)
         policy.reset(env, seed=task.seed)
-        messages = [{"role": "system", "content": str(info.get("system_prompt", ""))}]
-        messages.append({"role": "user", "content": obs})
+        messages = start_messages(obs, info)
         for _ in range(task.max_turns):
             action = policy.act(messages, info)
             obs, reward, terminated, truncated, info = env.step(action)
-            messages += [
-                {"role": "assistant", "content": action},
-                {"role": "user", "content": obs},
-            ]
+            extend_messages(messages, action, obs)
             record["turns"].append(
                 {
                     "turn": info.get("turn"),
@@ -95,6 +94,7 @@ def run_episode(task: EpisodeTask) -> dict[str, Any]:
                     "valid": bool(info.get("action_valid", True)),
                     "success": bool(info.get("success", False)),
                     "reward": float(reward),
+                    "policy_error": getattr(policy, "last_error", None),
                 }
             )
             if terminated or truncated:
@@ -121,14 +121,8 @@ def run_episode(task: EpisodeTask) -> dict[str, Any]:
     return record
 
 
-class _Always50:
+class _Always50(Policy):
     """A fixed-reply policy used by the doctest above."""
-
-    def reset(self, env: Any, *, seed: int | None = None) -> None:
-        pass
 
     def act(self, messages: list[dict[str, str]], info: dict[str, Any]) -> str:
         return "50"
-
-    def close(self) -> None:
-        pass

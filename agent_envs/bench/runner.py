@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_envs.bench.episode import EpisodeTask, run_episode
+from agent_envs.bench.episode import EpisodeTask, play_task
 
 __all__ = ["BenchConfig", "check_policies", "load_records", "run_bench"]
 
@@ -142,13 +142,13 @@ def run_bench(
 
         if workers <= 1 or len(todo) <= 1:
             for task in todo:
-                store(run_episode(task), task)
+                store(play_task(task), task)
         else:
             context = mp.get_context("spawn")  # no inherited simulator or thread state
             with ProcessPoolExecutor(
                 workers, mp_context=context, initializer=_limit_threads
             ) as pool:
-                futures = {pool.submit(run_episode, task): task for task in todo}
+                futures = {pool.submit(play_task, task): task for task in todo}
                 for future in as_completed(futures):
                     task = futures[future]
                     try:
