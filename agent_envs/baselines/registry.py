@@ -31,7 +31,7 @@ def smollm2_policy(**kwargs: Any) -> Any:
 
     Example:
         >>> smollm2_policy(temperature=0.0).name
-        'SmolLM2-135M-Instruct.Q4_1'
+        'hf:SmolLM2-135M-Instruct.Q4_1'
     """
     from agent_envs.baselines.hf_local import HFLocalPolicy
     from agent_envs.baselines.models import smollm2_path
