@@ -30,6 +30,19 @@ ENTRIES: list[EnvEntry] = [
 ]
 
 
+def _circuit_entries() -> list[EnvEntry]:
+    """One ``ACS-<Circuit>-v0`` entry per circuit folder (reads small JSON files only)."""
+    from agent_envs.circuits.catalog import ENTRY_POINT, discover_circuits
+
+    return [
+        EnvEntry(env_id, ENTRY_POINT, description, {"circuit": folder})
+        for env_id, folder, description in discover_circuits()
+    ]
+
+
+ENTRIES.extend(_circuit_entries())
+
+
 def register_all() -> None:
     """Register every entry with Gymnasium (idempotent)."""
     for entry in ENTRIES:

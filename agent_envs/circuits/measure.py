@@ -1,0 +1,199 @@
+"""Measurements: turn simulated vectors into named numbers, robustly.
+
+Every measurement kind is a small function of the vectors. A quantity that does not
+exist for a design (no unity-gain crossing, a step the output never follows) is
+``None``, the "not met" value; nothing here raises on odd data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from agent_envs.circuits.circuit import Measurement
+from agent_envs.circuits.rawfile import Vectors
+
+__all__ = ["measure_all", "MEASUREMENT_KINDS", "run_failure"]
+
+
+def _vector(vectors: Vectors, ref: str) -> np.ndarray | None:
+    plot, _, name = ref.partition(":")
+    return vectors.get(plot, {}).get(name)
+
+
+def _freq(vectors: Vectors) -> np.ndarray | None:
+    return vectors.get("ac", {}).get("frequency")
+
+
+def _db(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(np.maximum(np.abs(x), 1e-300))
+
+
+def _low_freq_gain_db(vectors: Vectors, m: Measurement) -> float | None:
+    h = _vector(vectors, m.vector)
+    return None if h is None or len(h) == 0 else float(_db(h[:1])[0])
+
+
+def _unity_crossing(vectors: Vectors, m: Measurement) -> tuple[float, float] | None:
+    """(frequency, unwrapped phase in degrees) where |H| first falls through 0 dB."""
+    h, f = _vector(vectors, m.vector), _freq(vectors)
+    if h is None or f is None or len(h) < 2:
+        return None
+    mag = _db(h)
+    phase = np.degrees(np.unwrap(np.angle(h)))
+    below = np.nonzero((mag[:-1] >= 0.0) & (mag[1:] < 0.0))[0]
+    if mag[0] < 0.0 or len(below) == 0:
+        return None
+    i = int(below[0])
+    x0, x1 = np.log10(f[i]), np.log10(f[i + 1])
+    t = mag[i] / (mag[i] - mag[i + 1])
+    return float(10 ** (x0 + t * (x1 - x0))), float(phase[i] + t * (phase[i + 1] - phase[i]))
+
+
+def _unity_gain_frequency(vectors: Vectors, m: Measurement) -> float | None:
+    crossing = _unity_crossing(vectors, m)
+    return None if crossing is None else crossing[0]
+
+
+def _phase_margin(vectors: Vectors, m: Measurement) -> float | None:
+    crossing = _unity_crossing(vectors, m)
+    if crossing is None:
+        return None
+    h = _vector(vectors, m.vector)
+    # phase relative to the low-frequency phase (0 for a non-inverting gain)
+    start = float(np.degrees(np.angle(h[0])))
+    return 180.0 + (crossing[1] - start)
+
+
+def _rejection_db(vectors: Vectors, m: Measurement) -> float | None:
+    h, ref = _vector(vectors, m.vector), _vector(vectors, m.reference or "")
+    if h is None or ref is None or len(h) == 0 or len(ref) == 0:
+        return None
+    return float(_db(h[:1])[0] - _db(ref[:1])[0])
+
+
+def _supply_power(vectors: Vectors, m: Measurement) -> float | None:
+    current, voltage = _vector(vectors, m.vector), _vector(vectors, m.reference or "")
+    if current is None or voltage is None or len(current) == 0 or len(voltage) == 0:
+        return None
+    return float(abs(np.real(current[0]) * np.real(voltage[0])))
+
+
+def _crossing_time(
+    t: np.ndarray, v: np.ndarray, level: float, rising: bool, after: int
+) -> float | None:
+    """First time at or after index ``after`` where ``v`` passes ``level`` (interpolated)."""
+    passed = (v >= level) if rising else (v <= level)
+    passed[:after] = False
+    if not passed.any():
+        return None
+    j = int(np.argmax(passed))
+    if j == 0 or v[j] == v[j - 1]:
+        return float(t[j])
+    frac = (level - v[j - 1]) / (v[j] - v[j - 1])
+    return float(t[j - 1] + frac * (t[j] - t[j - 1]))
+
+
+def _edge_rate(t: np.ndarray, v: np.ndarray, low: float, high: float, rising: bool) -> float | None:
+    """Slope between 10 % and 90 % of the step, in V/us; None if not reached."""
+    span = high - low
+    first, second = (low + 0.1 * span, low + 0.9 * span)
+    if not rising:
+        first, second = second, first
+    t1 = _crossing_time(t, v, first, rising, 0)
+    if t1 is None:
+        return None
+    t2 = _crossing_time(t, v, second, rising, int(np.searchsorted(t, t1)))
+    if t2 is None or t2 <= t1:
+        return None
+    return float(0.8 * span / (t2 - t1) * 1e-6)
+
+
+def _slew_rate(vectors: Vectors, m: Measurement) -> float | None:
+    v, t = _vector(vectors, m.vector), vectors.get("tran", {}).get("time")
+    if v is None or t is None or len(v) < 3:
+        return None
+    v, t = np.real(v), np.real(t)
+    low, high = float(m.options["low"]), float(m.options["high"])
+    mid = t[0] + (t[-1] - t[0]) / 2.0  # the input rises in the first half, falls in the second
+    first, second = t <= mid, t > mid
+    rise = _edge_rate(t[first], v[first], low, high, rising=True)
+    fall = _edge_rate(t[second], v[second], low, high, rising=False)
+    if rise is None or fall is None:
+        return None
+    return min(rise, fall)
+
+
+def _spot_value(vectors: Vectors, m: Measurement) -> float | None:
+    v = _vector(vectors, m.vector)
+    if v is None or len(v) == 0:
+        return None
+    return float(abs(v[0]) * m.options.get("scale", 1.0))
+
+
+#: kind -> function(vectors, measurement) -> float or None
+MEASUREMENT_KINDS: dict[str, Callable[[Vectors, Measurement], float | None]] = {
+    "low_freq_gain_db": _low_freq_gain_db,
+    "unity_gain_frequency": _unity_gain_frequency,
+    "phase_margin": _phase_margin,
+    "rejection_db": _rejection_db,
+    "supply_power": _supply_power,
+    "slew_rate": _slew_rate,
+    "spot_value": _spot_value,
+}
+
+
+_FAILURE_MARKERS = (
+    "simulation(s) aborted",
+    "too many iterations without convergence",
+    "timestep too small",
+    "singular matrix",
+    "gmin stepping failed",
+    "source stepping failed",
+)
+
+
+def run_failure(vectors: Vectors, analyses: Sequence[str], log: str) -> str | None:
+    """Why a run failed (an analysis without data, a convergence note), or None.
+
+    Example:
+        >>> run_failure({"op": {}}, ["op", "ac"], "")
+        'no results for ac'
+        >>> run_failure({"op": {}}, ["op"], "doAnalyses: Too many iterations without convergence")
+        'did not converge (too many iterations without convergence)'
+    """
+    missing = [a for a in analyses if a not in vectors]
+    if missing:
+        return f"no results for {', '.join(missing)}"
+    lowered = log.lower()
+    for marker in _FAILURE_MARKERS:
+        if marker in lowered:
+            return f"did not converge ({marker})"
+    return None
+
+
+def measure_all(vectors: Vectors, measurements: Sequence[Measurement]) -> dict[str, float | None]:
+    """Apply every measurement; a failing or non-finite one gives ``None``.
+
+    Example:
+        >>> f = np.logspace(0, 9, 91)
+        >>> h = 1000 / (1 + 1j * f / 1e3)  # 60 dB, one pole at 1 kHz: UGB ~ 1 MHz, PM ~ 90
+        >>> m = [Measurement("gain", "dB", "low_freq_gain_db", "ac:out"),
+        ...      Measurement("ugbw", "Hz", "unity_gain_frequency", "ac:out"),
+        ...      Measurement("pm", "deg", "phase_margin", "ac:out")]
+        >>> r = measure_all({"ac": {"frequency": f, "out": h}}, m)
+        >>> round(r["gain"]), round(r["ugbw"] / 1e6, 2), round(r["pm"])
+        (60, 1.0, 90)
+        >>> measure_all({}, m)
+        {'gain': None, 'ugbw': None, 'pm': None}
+    """
+    out: dict[str, float | None] = {}
+    for m in measurements:
+        try:
+            value = MEASUREMENT_KINDS[m.kind](vectors, m)
+        except Exception:  # odd data must never crash a step
+            value = None
+        out[m.name] = value if value is None or np.isfinite(value) else None
+    return out
