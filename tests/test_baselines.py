@@ -91,7 +91,6 @@ def test_registry_names():
         make_policy("no-such-policy")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("env_id", ACS_IDS or ["(no ACS id registered)"])
 @pytest.mark.parametrize("name", BLACK_BOX)
 def test_plays_every_acs_id(env_id, name):
