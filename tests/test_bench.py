@@ -60,6 +60,29 @@ def test_black_box_policy_on_an_id_without_design_space_fails_clearly(tmp_path, 
     assert not (tmp_path / "episodes.jsonl").exists()
 
 
+def test_bad_policy_arguments_fail_before_running(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_MODEL", raising=False)
+    argv = ["bench", ENV, "--policy", "random,llm", "--episodes", "1", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "cannot build policy 'llm'" in capsys.readouterr().err
+    argv = ["bench", ENV, "--policy", "bo", "--policy-kwargs", '{"bo": {"n_startup_trials": 0}}']
+    assert main(argv + ["--episodes", "1", "--out", str(tmp_path)]) == 2
+    assert "n_startup_trials" in capsys.readouterr().err
+    assert not (tmp_path / "episodes.jsonl").exists()
+
+
+def test_bench_on_acs_opamp(tmp_path, capsys):
+    argv = ["bench", "ACS-OpAmp-v0", "--policy", "random,sobol", "--episodes", "2"]
+    argv += ["--budget", "3", "--workers", "1", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    records = lines(tmp_path / "episodes.jsonl")
+    assert len(records) == 4 and all(r["error"] is None for r in records)
+    for r in records:
+        assert r["cost"] <= 3 and all(t["valid"] for t in r["turns"])
+        assert r["best_score"] == max(t["score"] for t in r["turns"])  # ACS scores every sim
+    assert "| sobol | 2 |" in capsys.readouterr().out
+
+
 def test_chat_policy_runs_on_any_id(tmp_path, capsys):
     argv = ["bench", "Toy-GuessNumber-v0", "--policy", "policies_for_tests:Bisection"]
     argv += ["--episodes", "3", "--workers", "1", "--no-progress", "--out", str(tmp_path)]

@@ -63,15 +63,21 @@ class BenchConfig:
 def check_policies(config: BenchConfig) -> None:
     """Fail early, with a clear message, if an id or a policy cannot be used.
 
-    Builds the environment once and lets each policy class that knows its needs
-    (``check_env``) inspect it: black-box policies need a design space.
+    Builds each policy once (policies load models lazily, so this is cheap) and the
+    environment once, and lets each policy class that knows its needs (``check_env``)
+    inspect it: black-box policies need a design space.
     """
     import gymnasium as gym
 
     import agent_envs  # noqa: F401
-    from agent_envs.baselines.registry import policy_class
+    from agent_envs.baselines.registry import make_policy, policy_class
 
     classes = {name: policy_class(name) for name in config.policies}
+    for name in config.policies:  # constructor errors (a missing model name, a bad keyword)
+        try:
+            make_policy(name, **config.policy_kwargs.get(name, {})).close()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"cannot build policy {name!r}: {exc}") from exc
     try:
         env = gym.make(config.env_id, **config.env_kwargs)
     except gym.error.Error as exc:
