@@ -3,7 +3,8 @@
 Every policy plays the same seeds (the same tasks); for each policy and each seed the
 best score is paired with random search's on that seed. Printed per policy: wins / ties /
 losses, the mean paired difference, and the one-sided Wilcoxon signed-rank p-value of
-"better than random". Episodes are stored and resumed like ``agent-envs bench`` (same
+"better than random"; then for success, the discordant pairs (only this policy solved the
+seed / only random did) and the one-sided exact McNemar (binomial) p-value. Episodes are stored and resumed like ``agent-envs bench`` (same
 folder format), so this can reuse a bench run's ``--out`` folder.
 
 Run: ``PYTHONPATH=$PWD python benchmarks/bo_vs_random.py [--env ACS-OpAmp-v0]
@@ -16,7 +17,7 @@ import argparse
 import os
 from pathlib import Path
 
-from scipy.stats import wilcoxon
+from scipy.stats import binomtest, wilcoxon
 
 from agent_envs.bench.runner import BenchConfig, check_policies, run_bench
 
@@ -39,9 +40,13 @@ def main() -> None:
     out = args.out or Path("runs") / f"bo_vs_random-{args.env}-{args.budget}"
     records = run_bench(config, out, workers=args.workers)
     best = {(r["policy"], r["seed"]): r["best_score"] for r in records}
+    solved = {(r["policy"], r["seed"]): r["success"] for r in records}
     print(f"\n{args.env}, budget {args.budget}, seeds 0..{args.episodes - 1}: best score vs random")
-    print("| policy | pairs | wins/ties/losses | mean difference | Wilcoxon p (one-sided) |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| policy | pairs | wins/ties/losses | mean difference | Wilcoxon p (one-sided) "
+        "| success: only policy / only random | McNemar p (one-sided) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for policy in others:
         pairs = [
             (best[(policy, s)], best[("random", s)])
@@ -54,8 +59,13 @@ def main() -> None:
         mean = sum(diffs) / len(diffs) if diffs else float("nan")
         nonzero = [d for d in diffs if d != 0]
         p = wilcoxon(nonzero, alternative="greater").pvalue if nonzero else float("nan")
+        only_p = sum(solved[(policy, s)] and not solved[("random", s)] for s in config.seeds)
+        only_r = sum(solved[("random", s)] and not solved[(policy, s)] for s in config.seeds)
+        n = only_p + only_r
+        mp = binomtest(only_p, n, alternative="greater").pvalue if n else float("nan")
         print(
-            f"| {policy} | {len(pairs)} | {wins}/{ties}/{len(diffs) - wins - ties} | {mean:+.4f} | {p:.3g} |"
+            f"| {policy} | {len(pairs)} | {wins}/{ties}/{len(diffs) - wins - ties} "
+            f"| {mean:+.4f} | {p:.3g} | {only_p} / {only_r} | {mp:.3g} |"
         )
 
 
