@@ -37,7 +37,15 @@ def _int_list(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the ``bench`` options on ``parser``."""
+    """Declare the ``bench`` options on ``parser``.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_arguments(parser)
+        >>> args = parser.parse_args(["ACS-OpAmp-v0", "--policy", "random,bo", "--budget", "15"])
+        >>> args.policy, args.budget, args.episodes
+        ('random,bo', 15, 20)
+    """
     parser.add_argument("env_id", help="environment id, e.g. ACS-OpAmp-v0")
     parser.add_argument(
         "--policy",
@@ -64,7 +72,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the benchmark; print the table and the paths written; return the exit status."""
+    """Run the benchmark; print the table and the paths written; return the exit status.
+
+    Example:
+        >>> import tempfile
+        >>> parser = argparse.ArgumentParser()
+        >>> add_arguments(parser)
+        >>> argv = ["Toy-GuessNumber-v0", "--policy", "agent_envs.bench.episode:_Always50",
+        ...         "--episodes", "2", "--no-progress", "--workers", "1", "--out", tempfile.mkdtemp()]
+        >>> run(parser.parse_args(argv))  # doctest: +ELLIPSIS
+        <BLANKLINE>
+        Toy-GuessNumber-v0: 2 episodes; 95% confidence intervals in brackets
+        ...
+        0
+    """
     policies = [p.strip() for p in args.policy.split(",") if p.strip()]
     if not policies or args.episodes < 1:
         print("bench: need at least one policy and --episodes >= 1", file=sys.stderr)

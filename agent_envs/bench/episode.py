@@ -18,6 +18,10 @@ class EpisodeTask:
 
     ``env_kwargs`` go to ``gym.make``; ``policy_kwargs`` to the policy's constructor;
     ``max_turns`` stops an episode the environment never ends.
+
+    Example:
+        >>> EpisodeTask("ACS-OpAmp-v0", "bo", seed=3, env_kwargs={"budget": 20}).key
+        ('bo', 3)
     """
 
     env_id: str

@@ -52,7 +52,15 @@ def markdown_table(rows: Sequence[dict[str, Any]], ks: Sequence[int]) -> str:
 
 
 def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    """Write summary rows to ``path`` as CSV (one column per key)."""
+    """Write summary rows to ``path`` as CSV (one column per key).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "summary.csv"
+        >>> write_csv([{"policy": "bo", "success_rate": 0.5}], path)
+        >>> path.read_text().splitlines()
+        ['policy,success_rate', 'bo,0.5']
+    """
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["policy"])
         writer.writeheader()
@@ -74,6 +82,15 @@ def plot_best_so_far(
     """Plot the mean best-so-far score against simulations, one line per policy.
 
     The band is the mean's 95% normal interval over episodes (those with a score).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "best.png"
+        >>> rec = {"policy": "a", "cost": 2, "turns": [{"cost": 1, "best_score": -0.5},
+        ...                                            {"cost": 2, "best_score": -0.1}]}
+        >>> plot_best_so_far([rec, rec], ["a"], path, "demo")
+        >>> path.read_bytes()[:4]
+        b'\x89PNG'
     """
     fig, ax = _figure()
     top = max((r["cost"] for r in records), default=1.0)
@@ -113,7 +130,16 @@ def plot_best_so_far(
 def plot_success_at_k(
     records: Sequence[dict[str, Any]], policies: Sequence[str], path: Path, title: str
 ) -> None:
-    """Plot success@k (fraction of episodes solved within k simulations) with Wilson bands."""
+    """Plot success@k (fraction of episodes solved within k simulations) with Wilson bands.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "success.png"
+        >>> recs = [{"policy": "a", "cost": 3, "cost_to_success": c} for c in (2, None)]
+        >>> plot_success_at_k(recs, ["a"], path, "demo")
+        >>> path.stat().st_size > 1000
+        True
+    """
     fig, ax = _figure()
     top = max((r["cost"] for r in records), default=1.0)
     grid = np.arange(1, max(1, int(math.ceil(top))) + 1)

@@ -25,7 +25,13 @@ EPISODES_FILE = "episodes.jsonl"
 
 @dataclass
 class BenchConfig:
-    """One benchmark: an id, its keywords, the policies and the seeds every policy plays."""
+    """One benchmark: an id, its keywords, the policies and the seeds every policy plays.
+
+    Example:
+        >>> config = BenchConfig("ACS-OpAmp-v0", ["random", "bo"], [0, 1], {"budget": 10})
+        >>> [task.key for task in config.tasks()]
+        [('random', 0), ('bo', 0), ('random', 1), ('bo', 1)]
+    """
 
     env_id: str
     policies: list[str]
@@ -66,6 +72,12 @@ def check_policies(config: BenchConfig) -> None:
     Builds each policy once (policies load models lazily, so this is cheap) and the
     environment once, and lets each policy class that knows its needs (``check_env``)
     inspect it: black-box policies need a design space.
+
+    Example:
+        >>> check_policies(BenchConfig("Toy-GuessNumber-v0", ["sobol"], [0]))
+        Traceback (most recent call last):
+        ...
+        ValueError: policy 'sobol' cannot play Toy-GuessNumber-v0: ...
     """
     import gymnasium as gym
 
@@ -95,7 +107,15 @@ def check_policies(config: BenchConfig) -> None:
 
 
 def load_records(path: Path) -> list[dict[str, Any]]:
-    """Read every episode record of a JSONL file (a torn last line is skipped)."""
+    """Read every episode record of a JSONL file (a torn last line is skipped).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "episodes.jsonl"
+        >>> _ = path.write_text('{"seed": 0}\\n{"seed": 1}\\n{"se')
+        >>> load_records(path)
+        [{'seed': 0}, {'seed': 1}]
+    """
     if not path.exists():
         return []
     records = []
@@ -122,6 +142,19 @@ def run_bench(
     Episodes already in ``out_dir/episodes.jsonl`` without an error are kept, not
     replayed. Episodes that raised are stored with their ``error`` and retried on the
     next run. ``workers > 1`` runs episodes in that many processes.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> out = pathlib.Path(tempfile.mkdtemp())
+        >>> policy = "agent_envs.bench.episode:_Always50"
+        >>> config = BenchConfig("Toy-GuessNumber-v0", [policy], [0, 1], {"max_turns": 3})
+        >>> len(run_bench(config, out, progress=False))
+        2
+        >>> config.seeds.append(2)  # one more seed: only that episode is played
+        >>> [r["seed"] for r in run_bench(config, out, progress=False)]
+        [0, 1, 2]
+        >>> len(load_records(out / "episodes.jsonl"))
+        3
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / EPISODES_FILE
@@ -177,7 +210,15 @@ def run_bench(
 def finished_records(
     config: BenchConfig, records: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The error-free records of ``config``, one per (policy, seed), in task order."""
+    """The error-free records of ``config``, one per (policy, seed), in task order.
+
+    Example:
+        >>> config = BenchConfig("X-v0", ["a"], [0, 1])
+        >>> stored = [{"env_id": "X-v0", "env_kwargs": {}, "policy": "a", "seed": s, "error": e}
+        ...           for s, e in [(1, None), (0, "boom"), (0, None), (7, None)]]
+        >>> [r["seed"] for r in finished_records(config, stored)]
+        [0, 1]
+    """
     latest = {(r["policy"], r["seed"]): r for r in records if config.matches(r) and not r["error"]}
     return [latest[t.key] for t in config.tasks() if t.key in latest]
 
@@ -185,6 +226,8 @@ def finished_records(
 def _progress(total: int, initial: int, enabled: bool, label: str) -> Any:
     if not enabled:
         return None
-    from tqdm.auto import tqdm
-
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the `plot` extra is not installed: no bar
+        return None
     return tqdm(total=total, initial=initial, desc=label, unit="episode", file=sys.stderr)
