@@ -89,8 +89,8 @@ def plot_best_so_far(
         >>> rec = {"policy": "a", "cost": 2, "turns": [{"cost": 1, "best_score": -0.5},
         ...                                            {"cost": 2, "best_score": -0.1}]}
         >>> plot_best_so_far([rec, rec], ["a"], path, "demo")
-        >>> path.read_bytes()[:4]
-        b'\x89PNG'
+        >>> path.read_bytes()[1:4]
+        b'PNG'
     """
     fig, ax = _figure()
     top = max((r["cost"] for r in records), default=1.0)
