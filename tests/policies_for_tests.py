@@ -7,7 +7,7 @@ from typing import Any
 
 from agent_envs.baselines.base import Policy
 
-__all__ = ["Bisection", "Crashing"]
+__all__ = ["Bisection", "Crashing", "Garbage"]
 
 
 class Bisection(Policy):
@@ -37,3 +37,12 @@ class Crashing(Policy):
         if info.get("turn", 0) >= 1:
             raise RuntimeError("policy bug")
         return "50"
+
+
+class Garbage(Policy):
+    """Always replies with text no environment can use."""
+
+    name = "garbage"
+
+    def act(self, messages: list[dict[str, str]], info: dict[str, Any]) -> str:
+        return "I do not know."

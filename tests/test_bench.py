@@ -83,12 +83,23 @@ def test_bench_on_acs_opamp(tmp_path, capsys):
     assert "| sobol | 2 |" in capsys.readouterr().out
 
 
+def test_invalid_replies_cost_no_simulations_on_acs(tmp_path, capsys):
+    argv = ["bench", "ACS-OpAmp-v0", "--policy", "policies_for_tests:Garbage", "--episodes", "1"]
+    argv += ["--budget", "2", "--workers", "1", "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    (record,) = lines(tmp_path / "episodes.jsonl")
+    assert record["cost_unit"] == "simulations" and record["n_turns"] == 4  # max_turns = 2 * budget
+    assert [t["cost"] for t in record["turns"]] == [0, 0, 0, 0]
+    assert not any(t["valid"] for t in record["turns"]) and record["best_score"] is None
+
+
 def test_chat_policy_runs_on_any_id(tmp_path, capsys):
     argv = ["bench", "Toy-GuessNumber-v0", "--policy", "policies_for_tests:Bisection"]
     argv += ["--episodes", "3", "--workers", "1", "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 0
     records = lines(tmp_path / "episodes.jsonl")
     assert all(r["success"] and r["n_turns"] <= 7 for r in records)  # bisection of 1..100
+    assert all(r["cost_unit"] == "turns" and r["cost"] == r["n_turns"] for r in records)
 
 
 def test_a_crashing_episode_is_recorded_and_retried(tmp_path, capsys):

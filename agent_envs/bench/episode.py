@@ -37,15 +37,21 @@ class EpisodeTask:
         return (self.policy, self.seed)
 
 
-def turn_cost(info: dict[str, Any]) -> float:
+def turn_cost(info: dict[str, Any], counts_simulations: bool) -> float:
     """The cost axis of a turn: simulations used so far, else the turn count.
 
+    ``counts_simulations`` says whether the episode reports ``cost["simulations"]`` at
+    all; such environments may omit the key until the first simulation (then it is 0).
+
     Example:
-        >>> turn_cost({"turn": 3, "cost": {"simulations": 2}}), turn_cost({"turn": 3, "cost": {}})
-        (2.0, 3.0)
+        >>> turn_cost({"turn": 3, "cost": {"simulations": 2}}, True)
+        2.0
+        >>> turn_cost({"turn": 3, "cost": {}}, True), turn_cost({"turn": 3, "cost": {}}, False)
+        (0.0, 3.0)
     """
-    cost = info.get("cost") or {}
-    return float(cost.get("simulations", info.get("turn", 0)))
+    if counts_simulations:
+        return float((info.get("cost") or {}).get("simulations", 0))
+    return float(info.get("turn", 0))
 
 
 def play_task(task: EpisodeTask) -> dict[str, Any]:
@@ -79,8 +85,12 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
     start = time.perf_counter()
     env = policy = None
     info: dict[str, Any] = {}
+    costs: list[tuple[Any, dict[str, Any]]] = []  # (turn, cost so far) of each turn
+    counts_simulations = False
     try:
         env = gym.make(task.env_id, **task.env_kwargs)
+        # ACS envs count simulations (cost["simulations"] appears with the first one)
+        counts_simulations = getattr(env.unwrapped, "simulations", None) is not None
         policy = make_policy(task.policy, **task.policy_kwargs)
         obs, info = env.reset(seed=task.seed)
         policy.reset(env, seed=task.seed)
@@ -89,12 +99,12 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
             action = policy.act(messages, info)
             obs, reward, terminated, truncated, info = env.step(action)
             extend_messages(messages, action, obs)
+            costs.append((info.get("turn"), dict(info.get("cost") or {})))
             record["turns"].append(
                 {
                     "turn": info.get("turn"),
                     "score": info.get("score"),
                     "best_score": info.get("best_score"),
-                    "cost": turn_cost(info),
                     "valid": bool(info.get("action_valid", True)),
                     "success": bool(info.get("success", False)),
                     "reward": float(reward),
@@ -113,12 +123,16 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
             except Exception:
                 pass
     turns = record["turns"]
+    counts_simulations = counts_simulations or any("simulations" in c for _, c in costs)
+    for turn, (number, cost) in zip(turns, costs, strict=True):
+        turn["cost"] = turn_cost({"turn": number, "cost": cost}, counts_simulations)
     first = next((t["cost"] for t in turns if t["success"]), None)
     record.update(
         best_score=info.get("best_score") if turns else None,
         success=bool(turns and turns[-1]["success"]),
         cost=turns[-1]["cost"] if turns else 0.0,
         cost_to_success=first,
+        cost_unit="simulations" if counts_simulations else "turns",
         n_turns=len(turns),
         seconds=round(time.perf_counter() - start, 3),
     )

@@ -67,6 +67,11 @@ def write_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
         writer.writerows(rows)
 
 
+def _cost_unit(records: Sequence[dict[str, Any]]) -> str:
+    units = {r.get("cost_unit", "simulations") for r in records}
+    return units.pop() if len(units) == 1 else "cost"
+
+
 def _figure() -> tuple[Any, Any]:
     import matplotlib
 
@@ -114,7 +119,7 @@ def plot_best_so_far(
             alpha=0.2,
             color=line.get_color(),
         )
-    ax.set_xlabel("simulations")
+    ax.set_xlabel(_cost_unit(records))
     ax.set_ylabel("best score so far (mean, 95% CI)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -154,7 +159,7 @@ def plot_success_at_k(
         ax.fill_between(
             grid, bands[:, 0], bands[:, 1], step="post", alpha=0.15, color=line.get_color()
         )
-    ax.set_xlabel("simulations (k)")
+    ax.set_xlabel(f"{_cost_unit(records)} (k)")
     ax.set_ylabel("success@k (95% Wilson CI)")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title)
