@@ -23,6 +23,9 @@ else
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+# fast-downward-textworld (textworld[pddl], for ALFWorld) builds by calling `python`:
+# it must be the venv's interpreter, not a system or pyenv-shim one.
+export PATH="$(cd "$VENV/bin" && pwd):$PATH"
 pip=("$VENV/bin/python" -m pip)
 "${pip[@]}" install -q --upgrade pip
 case "$mode" in

@@ -83,7 +83,8 @@ def test_parse_action_never_raises(text):
 def test_worker_dies_with_its_parent(tmp_path):
     """A worker whose supervisor is SIGKILLed (no close()) exits by itself.
 
-    An idle worker sees EOF on its stdin; a busy one is ended by its parent watchdog.
+    An idle worker sees EOF on its stdin; a busy one is ended by its parent watchdog;
+    either way it removes the environment's temp dir, which the killed parent could not.
     """
     import os
     import subprocess
@@ -94,19 +95,21 @@ def test_worker_dies_with_its_parent(tmp_path):
         "import sys\n"
         "from agent_envs.circuits.env import ACSEnv\n"
         "env = ACSEnv(); env.reset(seed=0); env.step('cc = 2p')\n"
-        "print(env.worker_pid, flush=True)\n"
+        "print(env.worker_pid, env._workdir, flush=True)\n"
         "import time; time.sleep(60)\n"
     )
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
     try:
-        pid = int(parent.stdout.readline())
+        pid_text, workdir = parent.stdout.readline().split()
+        pid = int(pid_text)
         parent.kill()
         parent.wait(timeout=10)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)
         assert not _alive(pid), "the ngspice worker outlived its parent"
+        assert not os.path.exists(workdir), "the killed environment's temp dir was left"
     finally:
         parent.kill()
 
@@ -125,3 +128,14 @@ def test_missing_ngspice_program_is_a_failed_simulation_not_a_crash(tmp_path):
     sim.executable = str(tmp_path / "no-such-ngspice")
     result = sim.simulate(render_decks(c, c.defaults()))
     assert result.metrics is None and "could not run" in result.error
+
+
+def test_worker_that_cannot_start_is_a_failed_simulation(tmp_path, monkeypatch):
+    c = Circuit.load("opamp")
+    sim = ResidentBackend(c, tmp_path, timeout=5)
+    monkeypatch.setattr("sys.executable", "/bin/false")  # exits at once, says nothing
+    try:
+        result = sim.simulate(render_decks(c, c.defaults()))
+    finally:
+        sim.close()
+    assert result.metrics is None and "did not start" in result.error

@@ -27,7 +27,7 @@ from agent_envs.baselines import (
     HFLocalPolicy,
     OpenAIChatPolicy,
     load_smollm2,
-    run_episode,
+    play_episode,
     smollm2_path,
 )
 
@@ -90,7 +90,7 @@ def replies(episode) -> list[str]:
 
 def test_local_policy_plays_an_episode(smollm2):
     policy = HFLocalPolicy(smollm2, seed=0, **SAMPLING)
-    episode = run_episode(guess_env(), policy, seed=3)
+    episode = play_episode(guess_env(), policy, seed=3)
     assert episode.turns == 3 or episode.success
     assert policy.errors == 0 and episode.policy_errors == [None] * episode.turns
     assert all(isinstance(r, str) for r in replies(episode))
@@ -104,7 +104,7 @@ def test_seeded_sampling_is_reproducible(smollm2):
     runs = {}
     for seed in (0, 0, 1):
         policy = HFLocalPolicy(smollm2, seed=7, **SAMPLING)
-        runs.setdefault(seed, []).append(replies(run_episode(guess_env(2), policy, seed=seed)))
+        runs.setdefault(seed, []).append(replies(play_episode(guess_env(2), policy, seed=seed)))
     assert runs[0][0] == runs[0][1]
     assert runs[1][0] != runs[0][0]  # another episode seed samples other replies
 
@@ -115,8 +115,8 @@ def test_endpoint_policy_matches_local_policy_over_http(smollm2, server):
         smollm2.name, base_url=server.base_url, api_key="", seed=5, timeout=120, **SAMPLING
     )
     local = HFLocalPolicy(smollm2, seed=5, **SAMPLING)
-    over_http = run_episode(guess_env(2), remote, seed=2)
-    in_process = run_episode(guess_env(2), local, seed=2)
+    over_http = play_episode(guess_env(2), remote, seed=2)
+    in_process = play_episode(guess_env(2), local, seed=2)
     assert remote.errors == 0, remote.last_error
     assert replies(over_http) == replies(in_process)
     assert remote.usage["completion_tokens"] == local.usage["completion_tokens"] > 0

@@ -24,7 +24,7 @@ from agent_envs.baselines import (
     EndpointError,
     OpenAIChatPolicy,
     Policy,
-    run_episode,
+    play_episode,
     turn_seed,
 )
 
@@ -51,7 +51,7 @@ class Recorder(Policy):
 def test_run_episode_follows_the_protocol():
     env = gym.make("Toy-GuessNumber-v0", low=1, high=100, max_turns=4)
     policy = Recorder()
-    episode = run_episode(env, policy, seed=5)
+    episode = play_episode(env, policy, seed=5)
     assert policy.resets == [(5, 0)]  # reset after env.reset, with the same seed
     assert episode.turns == len(policy.calls) == len(episode.rewards) == 4
     assert len(episode.infos) == 5 and "system_prompt" in episode.infos[0]
@@ -166,7 +166,7 @@ def test_endpoint_down_gives_empty_reply_and_reason():
         port = sock.getsockname()[1]
     policy = policy_for(f"http://127.0.0.1:{port}/v1")
     env = gym.make("Toy-GuessNumber-v0", max_turns=2)
-    episode = run_episode(env, policy, seed=0)
+    episode = play_episode(env, policy, seed=0)
     assert episode.turns == 2 and policy.errors == 2
     assert all("cannot reach" in e and "after 3 tries" in e for e in episode.policy_errors)
     assert all(info["action_valid"] is False for info in episode.infos[1:])
@@ -306,6 +306,7 @@ def test_server_answers_openai_shapes(reverse_server):
         ("POST", CHAT, {**GOOD, "max_tokens": 101}, 400, "limited to 100"),
         ("POST", CHAT, {**GOOD, "max_tokens": 0}, 400, "max_tokens"),
         ("POST", CHAT, {**GOOD, "seed": "x"}, 400, "seed"),
+        ("POST", CHAT, {**GOOD, "seed": 2**70}, 400, "seed"),
         ("POST", CHAT, {**GOOD, "stop": [1]}, 400, "stop"),
         ("POST", CHAT, {**GOOD, "tools": [{"type": "function"}]}, 400, "tool"),
         ("POST", CHAT, [1, 2], 400, "JSON object"),

@@ -14,12 +14,12 @@ when a local model is loaded.
 Example:
     >>> import gymnasium as gym
     >>> import agent_envs
-    >>> from agent_envs.baselines import Policy, run_episode
+    >>> from agent_envs.baselines import Policy, play_episode
     >>> class Fifty(Policy):
     ...     name = "fifty"
     ...     def act(self, messages, info):
     ...         return "50"
-    >>> episode = run_episode(gym.make("Toy-GuessNumber-v0", max_turns=3), Fifty(), seed=1)
+    >>> episode = play_episode(gym.make("Toy-GuessNumber-v0", max_turns=3), Fifty(), seed=1)
     >>> episode.turns
     3
 """
@@ -36,7 +36,7 @@ from agent_envs.baselines.chat_model import (
 )
 from agent_envs.baselines.chat_policy import ChatPolicy
 from agent_envs.baselines.cma_es import CMAESPolicy
-from agent_envs.baselines.episode import Episode, run_episode
+from agent_envs.baselines.episode import Episode, play_episode
 from agent_envs.baselines.hf_local import HFLocalPolicy
 from agent_envs.baselines.models import SMOLLM2_GGUF, load_smollm2, smollm2_path
 from agent_envs.baselines.openai_chat import EndpointError, OpenAIChatPolicy
@@ -51,7 +51,7 @@ __all__ = [
     "extend_messages",
     "turn_seed",
     "Episode",
-    "run_episode",
+    "play_episode",
     "ChatPolicy",
     "BlackBoxPolicy",
     "RandomSearch",

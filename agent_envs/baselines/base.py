@@ -10,7 +10,7 @@ is a :class:`Policy`, so the benchmark drives them all the same way:
    ``extend_messages(messages, reply, obs)``;
 4. ``policy.close()`` when done with the policy.
 
-:func:`agent_envs.baselines.run_episode` does exactly this.
+:func:`agent_envs.baselines.play_episode` does exactly this.
 """
 
 from __future__ import annotations

@@ -63,8 +63,10 @@ class GenerationParams:
             raise ValueError(f"top_p must be a number in (0, 1], got {self.top_p!r}")
         if type(self.max_tokens) is not int or self.max_tokens < 1:
             raise ValueError(f"max_tokens must be a positive int, got {self.max_tokens!r}")
-        if self.seed is not None and type(self.seed) is not int:
-            raise ValueError(f"seed must be an int or None, got {self.seed!r}")
+        if self.seed is not None and (
+            type(self.seed) is not int or not -(2**63) <= self.seed < 2**64
+        ):
+            raise ValueError(f"seed must be a 64-bit int or None, got {self.seed!r}")
         if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):
             raise ValueError(f"stop must be a tuple of non-empty strings, got {self.stop!r}")
 

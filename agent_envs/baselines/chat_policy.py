@@ -33,10 +33,10 @@ class ChatPolicy(Policy):
     down, timeout, malformed answer, prompt too long...) returns the empty reply
     ``""``, which the environment scores as an invalid turn, so a run goes on and the
     lost turn counts against the policy; the reason is in :attr:`last_error`, the count
-    in :attr:`errors`, and a warning goes to the ``agent_envs.baselines`` logger.
+    (since construction) in :attr:`errors`, and a warning goes to the ``agent_envs.baselines`` logger.
     ``on_error="raise"`` re-raises instead.
 
-    :attr:`usage` accumulates ``prompt_tokens``, ``completion_tokens`` and ``requests``.
+    :attr:`usage` accumulates (since construction) ``prompt_tokens``, ``completion_tokens`` and ``requests``.
 
     Example:
         >>> from agent_envs.baselines.chat_model import Completion

@@ -9,7 +9,7 @@ import gymnasium as gym
 
 from agent_envs.baselines.base import Message, Policy, extend_messages, start_messages
 
-__all__ = ["Episode", "run_episode"]
+__all__ = ["Episode", "play_episode"]
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Episode:
         return bool(self.infos[-1].get("success", False)) if self.infos else False
 
 
-def run_episode(
+def play_episode(
     env: gym.Env, policy: Policy, *, seed: int | None = None, max_turns: int | None = None
 ) -> Episode:
     """Play one episode: ``env.reset(seed)``, ``policy.reset``, then act until it ends.
@@ -70,7 +70,7 @@ def run_episode(
         ...             else:
         ...                 self.high = guess - 1
         ...         return str((self.low + self.high) // 2)
-        >>> episode = run_episode(gym.make("Toy-GuessNumber-v0"), Bisect(), seed=0)
+        >>> episode = play_episode(gym.make("Toy-GuessNumber-v0"), Bisect(), seed=0)
         >>> episode.success, episode.turns <= 7, episode.messages[0]["role"]
         (True, True, 'system')
     """

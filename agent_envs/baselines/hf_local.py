@@ -34,14 +34,14 @@ class HFLocalPolicy(ChatPolicy):
     Example:
         >>> import gymnasium as gym
         >>> import agent_envs
-        >>> from agent_envs.baselines import load_smollm2, run_episode, smollm2_path
+        >>> from agent_envs.baselines import load_smollm2, play_episode, smollm2_path
         >>> HFLocalPolicy(smollm2_path()).name  # a path is loaded on first use
         'hf:SmolLM2-135M-Instruct.Q4_1'
         >>> policy = HFLocalPolicy(load_smollm2(), max_tokens=8, seed=0)  # or share a loaded one
         >>> env = gym.make("Toy-GuessNumber-v0", max_turns=2)
-        >>> episode = run_episode(env, policy, seed=0)
-        >>> episode.turns, policy.errors
-        (2, 0)
+        >>> episode = play_episode(env, policy, seed=0)
+        >>> episode.turns in (1, 2), policy.errors  # 1 if the first guess is right
+        (True, 0)
     """
 
     def __init__(

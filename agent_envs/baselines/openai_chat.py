@@ -56,7 +56,7 @@ class OpenAIChatPolicy(ChatPolicy):
     none is sent when empty, as local servers expect). ``extra_body`` is merged into
     every request (e.g. ``{"top_k": 20}`` for vLLM).
 
-    Robustness: each request has a ``timeout`` (seconds); connection failures,
+    Robustness: ``timeout`` (seconds) bounds connecting and each wait for data; connection failures,
     timeouts, HTTP 408/409/429/5xx and malformed answers are retried up to
     ``max_retries`` times, waiting ``backoff * 2**attempt`` seconds (at most
     ``max_backoff``; a ``Retry-After`` header is honoured within that cap). Other

@@ -132,8 +132,16 @@ class ResidentBackend:
         True
     """
 
-    def __init__(self, circuit: Circuit, workdir: str | Path, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        circuit: Circuit,
+        workdir: str | Path,
+        timeout: float = 10.0,
+        remove_workdir_if_orphaned: bool = False,
+    ) -> None:
         self.circuit, self.workdir, self.timeout = circuit, Path(workdir), float(timeout)
+        # the owner of a temp dir asks its worker to delete it should the owner be killed
+        self.remove_workdir_if_orphaned = remove_workdir_if_orphaned
         self._proc: subprocess.Popen | None = None
         self.restarts = 0
 
@@ -148,7 +156,8 @@ class ResidentBackend:
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "agent_envs.circuits.resident"],
+            [sys.executable, "-m", "agent_envs.circuits.resident"]
+            + (["--remove-workdir-if-orphaned"] if self.remove_workdir_if_orphaned else []),
             cwd=self.workdir,
             env=env,
             stdin=subprocess.PIPE,
@@ -156,10 +165,15 @@ class ResidentBackend:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        if not self._wait_readable(_WORKER_START_TIMEOUT):
+        try:
+            if not self._wait_readable(_WORKER_START_TIMEOUT):
+                raise EOFError
+            read_message(self._proc.stdout)
+        except (EOFError, OSError, ValueError):
             self._stop()
-            raise RuntimeError("the ngspice worker did not start")
-        read_message(self._proc.stdout)
+            raise RuntimeError(
+                "the ngspice worker did not start (are PySpice and libngspice installed?)"
+            ) from None
 
     def _wait_readable(self, timeout: float) -> bool:
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
@@ -194,7 +208,9 @@ class ResidentBackend:
                     None, f"timeout after {self.timeout:g} s", time.perf_counter() - start
                 )
             reply = read_message(self._proc.stdout)
-        except (EOFError, OSError, RuntimeError, ValueError) as exc:
+        except RuntimeError as exc:
+            return SimResult(None, str(exc), time.perf_counter() - start)
+        except (EOFError, OSError, ValueError) as exc:
             self._stop()
             error = f"the simulator crashed ({type(exc).__name__})"
             return SimResult(None, error, time.perf_counter() - start)
@@ -208,15 +224,20 @@ class ResidentBackend:
         self._stop()
 
 
-def make_backend(name: str, circuit: Circuit, workdir: str | Path, timeout: float):
+def make_backend(
+    name: str, circuit: Circuit, workdir: str | Path, timeout: float, owns_workdir: bool = False
+) -> SubprocessBackend | ResidentBackend:
     """Build the backend called ``name`` (one of :data:`BACKENDS`).
+
+    ``owns_workdir``: the caller created ``workdir`` for this backend alone, so a resident
+    worker may delete it if the caller dies without closing.
 
     Example:
         >>> make_backend("subprocess", Circuit.load("opamp"), "/tmp", 5).timeout
         5.0
     """
     if name == "resident":
-        return ResidentBackend(circuit, workdir, timeout)
+        return ResidentBackend(circuit, workdir, timeout, remove_workdir_if_orphaned=owns_workdir)
     if name == "subprocess":
         return SubprocessBackend(circuit, workdir, timeout)
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")

@@ -262,7 +262,7 @@ class ACSEnv(TextEnv):
             return TurnOutcome(
                 text, reward=self.failure_reward, score=self.failure_reward,
                 truncated=out_of_budget, cost=cost,
-                extra={"sim_error": result.error, "params": params, "specs": self._spec_dicts()},
+                extra={"sim_error": result.error, "params": dict(params), "specs": self._spec_dicts()},
             )  # fmt: skip
         metrics = dict(result.metrics)
         score, success = score_specs(self._specs, metrics)
@@ -280,7 +280,7 @@ class ACSEnv(TextEnv):
             truncated=out_of_budget and not success,
             metrics=metrics,
             cost=cost,
-            extra={"sim_error": "", "params": params, "specs": self._spec_dicts()},
+            extra={"sim_error": "", "params": dict(params), "specs": self._spec_dicts()},
         )
 
     def _invalid(self, error: str, text: str) -> TurnOutcome:
@@ -298,7 +298,7 @@ class ACSEnv(TextEnv):
         if self._backend is None:
             self._workdir = tempfile.mkdtemp(prefix="acs-")
             self._backend = make_backend(
-                self.backend_name, self.circuit, self._workdir, self._sim_timeout
+                self.backend_name, self.circuit, self._workdir, self._sim_timeout, True
             )
             self._closed = False  # resources exist again: close() must release them
         return self._backend.simulate(decks)

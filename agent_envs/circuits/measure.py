@@ -96,19 +96,26 @@ def _crossing_time(
     return float(t[j - 1] + frac * (t[j] - t[j - 1]))
 
 
-def _edge_rate(t: np.ndarray, v: np.ndarray, low: float, high: float, rising: bool) -> float | None:
-    """Slope between 10 % and 90 % of the step, in V/us; None if not reached."""
-    span = high - low
-    first, second = (low + 0.1 * span, low + 0.9 * span)
-    if not rising:
-        first, second = second, first
-    t1 = _crossing_time(t, v, first, rising, 0)
+def _edge_rate(t: np.ndarray, v: np.ndarray, step: float, rising: bool) -> float | None:
+    """10-90 % slope of the output's actual excursion in this half, in V/us.
+
+    The excursion runs from the starting level to the extreme reached in the half, so a
+    design whose output cannot follow the whole step (input or output range) or is still
+    slewing at the end still gets its slope; an output that moves less than 10 % of the
+    input ``step`` gives None.
+    """
+    start = float(v[0])
+    extreme = float(v.max() if rising else v.min())
+    excursion = extreme - start
+    if abs(excursion) < 0.1 * step:
+        return None
+    t1 = _crossing_time(t, v, start + 0.1 * excursion, rising, 0)
     if t1 is None:
         return None
-    t2 = _crossing_time(t, v, second, rising, int(np.searchsorted(t, t1)))
+    t2 = _crossing_time(t, v, start + 0.9 * excursion, rising, int(np.searchsorted(t, t1)))
     if t2 is None or t2 <= t1:
         return None
-    return float(0.8 * span / (t2 - t1) * 1e-6)
+    return float(0.8 * abs(excursion) / (t2 - t1) * 1e-6)
 
 
 def _slew_rate(vectors: Vectors, m: Measurement) -> float | None:
@@ -116,11 +123,11 @@ def _slew_rate(vectors: Vectors, m: Measurement) -> float | None:
     if v is None or t is None or len(v) < 3:
         return None
     v, t = np.real(v), np.real(t)
-    low, high = float(m.options["low"]), float(m.options["high"])
+    step = float(m.options["high"]) - float(m.options["low"])
     mid = t[0] + (t[-1] - t[0]) / 2.0  # the input rises in the first half, falls in the second
     first, second = t <= mid, t > mid
-    rise = _edge_rate(t[first], v[first], low, high, rising=True)
-    fall = _edge_rate(t[second], v[second], low, high, rising=False)
+    rise = _edge_rate(t[first], v[first], step, rising=True)
+    fall = _edge_rate(t[second], v[second], step, rising=False)
     if rise is None or fall is None:
         return None
     return min(rise, fall)

@@ -72,6 +72,21 @@ def check_template(template: str, names: set[str]) -> None:
 
 
 def _model_cards(circuit: Circuit, values: Mapping[str, float]) -> list[str]:
+    lengths = tuple(float(values[use.length]) for use in circuit.models)
+    key = (str(circuit.folder), lengths)
+    cards = _CARD_CACHE.get(key)
+    if cards is None:
+        cards = _CARD_CACHE[key] = _make_model_cards(circuit, values)
+        if len(_CARD_CACHE) > 256:
+            _CARD_CACHE.pop(next(iter(_CARD_CACHE)))
+    return list(cards)
+
+
+# (circuit folder, lengths) -> cards: lengths change far less often than other variables
+_CARD_CACHE: dict[tuple[str, tuple[float, ...]], list[str]] = {}
+
+
+def _make_model_cards(circuit: Circuit, values: Mapping[str, float]) -> list[str]:
     process = circuit.process
     ref_length = float(process["reference_length"])
     cards = []

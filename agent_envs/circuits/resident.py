@@ -15,6 +15,7 @@ import os
 import struct
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -230,23 +231,38 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         write_message(stdout, reply)
 
 
-def _exit_with_parent(interval: float = 1.0) -> None:
-    """Die when the supervising process does (even in the middle of a hung run)."""
+def _exit_with_parent(remove_workdir: bool, interval: float = 1.0) -> Callable[[], None]:
+    """Die when the supervising process does (even in the middle of a hung run).
+
+    With ``remove_workdir``, an orphaned worker also deletes its working directory (the
+    environment's temp dir, which a killed environment could not remove). Returns the
+    function that does this, to call when the request stream ends too.
+    """
+    import shutil
     import threading
 
-    parent = os.getppid()
+    parent, workdir = os.getppid(), os.getcwd()
+
+    def orphaned() -> None:
+        if os.getppid() != parent:
+            if remove_workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+            os._exit(0)
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while True:
             time.sleep(interval)
-        os._exit(0)
+            orphaned()
 
     threading.Thread(target=watch, daemon=True).start()
+    return orphaned
 
 
 if __name__ == "__main__":
-    _exit_with_parent()
+    on_orphan = _exit_with_parent(remove_workdir="--remove-workdir-if-orphaned" in sys.argv)
     # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     serve(sys.stdin.buffer, protocol_out)
+    time.sleep(0.2)  # stdin closes as the parent dies: let it finish dying
+    on_orphan()
