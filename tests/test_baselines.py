@@ -127,3 +127,12 @@ def test_bo_beats_random_on_a_smooth_objective():
     bo = [best("bo", s) for s in seeds]
     rnd = [best("random", s) for s in seeds]
     assert wilcoxon(bo, rnd, alternative="greater").pvalue < 0.01, (bo, rnd)
+
+
+def test_the_test_env_keeps_the_contract():
+    from agent_envs.core import check_text_env
+
+    env = blackbox_env.BlackBoxTestEnv(budget=4)
+    designs = [env.format_action({v.name: v.default for v in env.design_space})]
+    designs.append("w1 = 20u\nl1 = 2u\nib = 50u\nvb = 0.3")
+    check_text_env(lambda: blackbox_env.BlackBoxTestEnv(budget=4), designs)
