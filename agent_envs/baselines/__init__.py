@@ -1,5 +1,11 @@
 """Policies to benchmark against, all behind one protocol (:class:`Policy`).
 
+Black-box baselines (:class:`RandomSearch`, :class:`SobolSearch`,
+:class:`BayesOptPolicy`, :class:`CMAESPolicy`) propose one design per turn through the
+environment's own text protocol (``format_action``), so they face the same parser and
+budget as an LLM. :func:`make_policy` builds any policy by its registered name
+(``random``, ``sobol``, ``bo``, ``cmaes``, ``llm``, ``hf``, ``smollm2``).
+
 LLM policies: :class:`OpenAIChatPolicy` (any OpenAI-compatible endpoint) and
 :class:`HFLocalPolicy` (a transformers model in-process); :mod:`.serve` puts a local
 model behind an OpenAI-compatible endpoint. Torch and transformers are imported only
@@ -19,6 +25,8 @@ Example:
 """
 
 from agent_envs.baselines.base import Message, Policy, extend_messages, start_messages, turn_seed
+from agent_envs.baselines.bayes_opt import BayesOptPolicy
+from agent_envs.baselines.blackbox import BlackBoxPolicy
 from agent_envs.baselines.chat_model import (
     ChatModel,
     Completion,
@@ -27,10 +35,13 @@ from agent_envs.baselines.chat_model import (
     TransformersChatModel,
 )
 from agent_envs.baselines.chat_policy import ChatPolicy
+from agent_envs.baselines.cma_es import CMAESPolicy
 from agent_envs.baselines.episode import Episode, play_episode
 from agent_envs.baselines.hf_local import HFLocalPolicy
 from agent_envs.baselines.models import SMOLLM2_GGUF, load_smollm2, smollm2_path
 from agent_envs.baselines.openai_chat import EndpointError, OpenAIChatPolicy
+from agent_envs.baselines.random_search import RandomSearch, SobolSearch
+from agent_envs.baselines.registry import POLICIES, make_policy, policy_class
 from agent_envs.baselines.serve import ChatCompletionServer
 
 __all__ = [
@@ -42,6 +53,14 @@ __all__ = [
     "Episode",
     "play_episode",
     "ChatPolicy",
+    "BlackBoxPolicy",
+    "RandomSearch",
+    "SobolSearch",
+    "BayesOptPolicy",
+    "CMAESPolicy",
+    "POLICIES",
+    "make_policy",
+    "policy_class",
     "OpenAIChatPolicy",
     "EndpointError",
     "HFLocalPolicy",

@@ -1,0 +1,19 @@
+"""The benchmark command: run policies on an id, write episodes, a summary and plots.
+
+``agent-envs bench ID --policy random,bo --episodes 20 --budget 30 --out DIR`` plays
+every policy on the same seeds, in parallel processes, and resumes when re-run.
+"""
+
+from agent_envs.bench.episode import EpisodeTask, play_task
+from agent_envs.bench.runner import BenchConfig, check_policies, load_records, run_bench
+from agent_envs.bench.stats import summarize
+
+__all__ = [
+    "BenchConfig",
+    "EpisodeTask",
+    "check_policies",
+    "load_records",
+    "run_bench",
+    "play_task",
+    "summarize",
+]
