@@ -15,7 +15,6 @@ __all__ = ["main", "SUBCOMMANDS"]
 #: name -> (module exposing ``add_arguments(parser)`` and ``run(args) -> int``, help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("agent_envs.bench.cli", "run policies on an id; write a summary table and plots"),
-    "acs-random": ("agent_envs.circuits.demo", "short random-search run of an ACS id (table)"),
 }
 
 
