@@ -101,7 +101,7 @@ def test_plays_every_acs_id(env_id, name):
         actions, infos = play(env, make_policy(name), seed=0, turns=3)
     finally:
         env.close()
-    assert len(actions) == 3
+    assert len(actions) == 3 or infos[-1]["success"]  # an early success ends the episode
     assert all(i["action_valid"] for i in infos), [i["action_error"] for i in infos]
     assert infos[-1]["cost"]["simulations"] >= 1
 
