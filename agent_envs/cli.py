@@ -13,7 +13,12 @@ import sys
 __all__ = ["main", "SUBCOMMANDS"]
 
 #: name -> (module exposing ``add_arguments(parser)`` and ``run(args) -> int``, help)
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "train": (
+        "agent_envs.train.command",
+        "train an LLM policy on an id (GRPO, TL-GRPO, GTPO, RLOO, PPO)",
+    ),
+}
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import random
 import sys
 import time
@@ -291,8 +290,3 @@ def _episode_stats(episodes: list[Sample]) -> dict[str, float]:
         "success": float(np.mean([e.success for e in episodes])),
         "eval_turn_reward": float(np.mean([r for e in episodes for r in e.turn_rewards])),
     }
-
-
-def write_summary(path: str | Path, summary: dict[str, Any]) -> None:
-    """Write a run's summary JSON (before/after evaluation, wall time)."""
-    Path(path).write_text(json.dumps(summary, indent=2))
