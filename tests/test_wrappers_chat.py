@@ -123,3 +123,23 @@ def test_sync_vector_env():
     obs, *_ = envs.step(["50", "50"])
     assert _roles(obs[1])[-2:] == ["assistant", "user"]
     envs.close()
+
+
+def test_async_vector_env_without_shared_memory():
+    from agent_envs.wrappers import BestTurnReward
+
+    envs = gym.make_vec(
+        "Toy-GuessNumber-v0",
+        2,
+        vectorization_mode="async",
+        wrappers=[BestTurnReward, ChatMessages],
+        vector_kwargs={"shared_memory": False},
+    )
+    try:
+        obs, _ = envs.reset(seed=[0, 1])
+        assert [_roles(o) for o in obs] == [["system", "user"]] * 2
+        obs, rewards, *_ = envs.step(["50", "50"])
+        assert _roles(obs[1]) == ["system", "user", "assistant", "user"]
+        assert obs[0][2]["content"] == "50" and len(rewards) == 2
+    finally:
+        envs.close()

@@ -1,4 +1,4 @@
-"""Trajectories, advantage estimators and rollout helpers for multi-turn RL (numpy only)."""
+"""Trajectories, advantage estimators, rollout helpers and reward shaping (numpy only)."""
 
 from agent_envs.rl.advantages import (
     discounted_returns,
@@ -8,6 +8,23 @@ from agent_envs.rl.advantages import (
     rloo_advantages,
     tl_grpo_advantages,
 )
+from agent_envs.rl.rollout import (
+    Policy,
+    TurnCandidate,
+    choose_candidate,
+    run_episode,
+    run_group,
+    run_turn_level_episode,
+    sample_turn_group,
+)
+from agent_envs.rl.shaping import (
+    code_similarity,
+    code_tokens,
+    densify_failed_rewards,
+    shape_group_rewards,
+    trajectory_code,
+)
+from agent_envs.rl.trajectory import Trajectory, Turn, read_jsonl, write_jsonl
 
 __all__ = [
     "discounted_returns",
@@ -16,4 +33,20 @@ __all__ = [
     "gtpo_advantages",
     "rloo_advantages",
     "tl_grpo_advantages",
+    "Policy",
+    "TurnCandidate",
+    "choose_candidate",
+    "run_episode",
+    "run_group",
+    "run_turn_level_episode",
+    "sample_turn_group",
+    "code_similarity",
+    "code_tokens",
+    "densify_failed_rewards",
+    "shape_group_rewards",
+    "trajectory_code",
+    "Trajectory",
+    "Turn",
+    "read_jsonl",
+    "write_jsonl",
 ]

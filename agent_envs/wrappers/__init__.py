@@ -1,5 +1,24 @@
 """Gymnasium wrappers: reward schemes, chat formatting and episode recording."""
 
+from agent_envs.wrappers.best_turn import BestTurnReward
 from agent_envs.wrappers.chat_messages import ROLES, ChatMessages, MessageList
+from agent_envs.wrappers.record_trajectories import (
+    RecordTrajectories,
+    read_recorded_episodes,
+    to_jsonable,
+)
+from agent_envs.wrappers.reward_sparsity import SPARSITY_MODES, RewardSparsity
+from agent_envs.wrappers.turn_penalty import TurnPenalty
 
-__all__ = ["ChatMessages", "MessageList", "ROLES"]
+__all__ = [
+    "BestTurnReward",
+    "ChatMessages",
+    "MessageList",
+    "ROLES",
+    "RecordTrajectories",
+    "read_recorded_episodes",
+    "to_jsonable",
+    "RewardSparsity",
+    "SPARSITY_MODES",
+    "TurnPenalty",
+]

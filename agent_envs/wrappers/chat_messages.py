@@ -191,7 +191,7 @@ class ChatMessages(gym.ObservationWrapper, gym.utils.RecordConstructorArgs):
                 budget -= size
                 kept += 1
             turns = turns[len(turns) - kept :] if kept else []
-        head = copy.deepcopy(self._head)
+        head = [dict(m) for m in self._head]
         dropped = len(self._turns) - len(turns)
         if dropped:
             plural = "s" if dropped > 1 else ""

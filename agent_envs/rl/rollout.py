@@ -1,0 +1,281 @@
+"""Play episodes with any policy ``messages -> reply``: single, grouped, and turn-level groups."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agent_envs.rl.trajectory import Trajectory, Turn
+
+__all__ = [
+    "Policy",
+    "TurnCandidate",
+    "run_episode",
+    "run_group",
+    "sample_turn_group",
+    "choose_candidate",
+    "run_turn_level_episode",
+]
+
+#: A policy: the chat so far (OpenAI-style messages) -> the agent's whole reply.
+Policy = Callable[[list[dict[str, str]]], str]
+
+
+def _is_chat(observation: Any) -> bool:
+    return isinstance(observation, list) and all(
+        isinstance(m, dict) and "role" in m for m in observation
+    )
+
+
+def _text(observation: Any) -> str:
+    """The env's message as text (the last message when the env returns a chat)."""
+    if _is_chat(observation):
+        return str(observation[-1]["content"]) if observation else ""
+    return observation if isinstance(observation, str) else repr(observation)
+
+
+def _env_id(env: gym.Env) -> tuple[str | None, int | None]:
+    spec = getattr(env, "spec", None)
+    return (spec.id, spec.version) if spec is not None else (None, None)
+
+
+def run_episode(
+    env: gym.Env, policy: Policy, *, seed: int | None = None, max_turns: int | None = None
+) -> Trajectory:
+    """Reset ``env`` with ``seed`` and let ``policy`` play until the episode ends.
+
+    The policy gets the chat so far: the observation itself when the env is wrapped in
+    :class:`~agent_envs.wrappers.ChatMessages` (so its history truncation applies),
+    otherwise the full history built here. ``max_turns`` stops early (the trajectory's
+    ``metadata["stopped"]`` is then ``"max_turns"``). Each turn keeps the messages the
+    policy saw in ``Turn.prompt``.
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> traj = run_episode(GuessNumberEnv(max_turns=3), lambda messages: "50", seed=0)
+        >>> len(traj.turns), traj.seed, traj.to_messages()[2]["content"]
+        (3, 0, '50')
+    """
+    if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 0):
+        raise ValueError(f"max_turns must be a non-negative int or None, got {max_turns!r}")
+    observation, info = env.reset(seed=seed)
+    env_id, version = _env_id(env)
+    system = info.get("system_prompt") if isinstance(info, dict) else None
+    traj = Trajectory(env_id, seed, system, _text(observation), env_version=version)
+    done = False
+    while not done:
+        if max_turns is not None and len(traj.turns) >= max_turns:
+            traj.metadata["stopped"] = "max_turns"
+            break
+        prompt = copy.deepcopy(observation) if _is_chat(observation) else traj.to_messages()
+        action = policy(copy.deepcopy(prompt))
+        observation, reward, terminated, truncated, info = env.step(action)
+        traj.turns.append(
+            Turn(
+                action=action if isinstance(action, str) else repr(action),
+                observation=_text(observation),
+                reward=float(reward),
+                terminated=bool(terminated),
+                truncated=bool(truncated),
+                info=dict(info),
+                prompt=prompt,
+            )
+        )
+        done = bool(terminated or truncated)
+    return traj
+
+
+def run_group(
+    env: gym.Env, policy: Policy, *, seed: int, group_size: int, max_turns: int | None = None
+) -> list[Trajectory]:
+    """Play ``group_size`` episodes from the same ``seed`` (the same task): a GRPO group.
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> group = run_group(GuessNumberEnv(max_turns=2), lambda m: "7", seed=3, group_size=4)
+        >>> len(group), {t.task for t in group} == {group[0].task}, {t.seed for t in group}
+        (4, True, {3})
+    """
+    if not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group_size must be a positive int, got {group_size!r}")
+    return [run_episode(env, policy, seed=seed, max_turns=max_turns) for _ in range(group_size)]
+
+
+@dataclass
+class TurnCandidate:
+    """One of G replies sampled from the same turn state, played in its own forked env.
+
+    ``env`` is the fork *after* the step (an unwrapped environment): continue the episode
+    in it, or :meth:`close` it.
+    """
+
+    env: Any
+    action: str
+    observation: str
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """Whether this candidate's step ended the episode."""
+        return self.terminated or self.truncated
+
+    def close(self) -> None:
+        """Close the forked environment."""
+        self.env.close()
+
+
+def sample_turn_group(
+    env: gym.Env, policy: Policy, messages: list[dict[str, str]], group_size: int
+) -> list[TurnCandidate]:
+    """Sample ``group_size`` replies to ``messages`` and play each in a fork of ``env``.
+
+    Every candidate starts from ``env.unwrapped.fork()``: the same task, history and random
+    state; ``env`` itself is not stepped. The forks are bare environments, so rewards are
+    the env's native turn rewards (compute other schemes from ``info``, e.g. ``score``).
+    This is the group of TL-GRPO (:func:`~agent_envs.rl.advantages.tl_grpo_advantages`).
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> env = GuessNumberEnv()
+        >>> _ = env.reset(seed=0)
+        >>> replies = iter(["10", "50", "90"])
+        >>> group = sample_turn_group(env, lambda m: next(replies), [], group_size=3)
+        >>> [c.action for c in group], env.turn, [c.env.turn for c in group]
+        (['10', '50', '90'], 0, [1, 1, 1])
+    """
+    if not isinstance(group_size, int) or group_size < 1:
+        raise ValueError(f"group_size must be a positive int, got {group_size!r}")
+    base = env.unwrapped
+    if not callable(getattr(base, "fork", None)):
+        raise TypeError(f"{type(base).__name__} has no fork(); turn-level groups need a TextEnv")
+    candidates = []
+    for _ in range(group_size):
+        action = policy(copy.deepcopy(messages))
+        twin = base.fork()
+        observation, reward, terminated, truncated, info = twin.step(action)
+        candidates.append(
+            TurnCandidate(
+                env=twin,
+                action=action if isinstance(action, str) else repr(action),
+                observation=_text(observation),
+                reward=float(reward),
+                terminated=bool(terminated),
+                truncated=bool(truncated),
+                info=dict(info),
+            )
+        )
+    return candidates
+
+
+def choose_candidate(
+    candidates: Sequence[TurnCandidate],
+    choose: str = "best",
+    *,
+    rng: np.random.Generator | None = None,
+    close_others: bool = True,
+) -> TurnCandidate:
+    """Pick the member to continue with: ``"best"`` reward (first on ties; NaN counts as
+    lowest), ``"random"`` (uniform, from ``rng``) or ``"first"``. The other members' forks
+    are closed unless ``close_others=False``.
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> env = GuessNumberEnv()
+        >>> _ = env.reset(seed=0)
+        >>> replies = iter(["1", "50", "100"])
+        >>> group = sample_turn_group(env, lambda m: next(replies), [], group_size=3)
+        >>> best = choose_candidate(group, "best")
+        >>> best.reward == max(c.reward for c in group), choose_candidate(group, "first").action
+        (True, '1')
+    """
+    if not candidates:
+        raise ValueError("no candidates to choose from")
+    if choose == "first":
+        chosen = 0
+    elif choose == "random":
+        chosen = int((rng or np.random.default_rng()).integers(len(candidates)))
+    elif choose == "best":
+        keys = [c.reward if math.isfinite(c.reward) else -math.inf for c in candidates]
+        chosen = int(np.argmax(keys))
+    else:
+        raise ValueError(f"choose must be 'best', 'random' or 'first', got {choose!r}")
+    if close_others:
+        for i, candidate in enumerate(candidates):
+            if i != chosen:
+                candidate.close()
+    return candidates[chosen]
+
+
+def run_turn_level_episode(
+    env: gym.Env,
+    policy: Policy,
+    *,
+    seed: int | None = None,
+    group_size: int,
+    choose: str = "best",
+    max_turns: int | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[Trajectory, list[list[TurnCandidate]]]:
+    """Play an episode where every turn samples a group of candidates and continues with one.
+
+    At each turn: :func:`sample_turn_group` from the current state, record the group, and
+    continue in the chosen member's fork (:func:`choose_candidate`). Returns the chosen
+    path as a :class:`Trajectory` and the groups (their forks are closed; the data stays),
+    ready for :func:`~agent_envs.rl.advantages.tl_grpo_advantages` per group. ``env`` is
+    only reset, never stepped. ``rng`` drives ``choose="random"`` (seeded from ``seed``
+    when not given).
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> replies = iter(str(n) for n in range(1, 100))
+        >>> traj, groups = run_turn_level_episode(GuessNumberEnv(max_turns=2),
+        ...     lambda m: next(replies), seed=0, group_size=3)
+        >>> len(traj.turns), [len(g) for g in groups]
+        (2, [3, 3])
+    """
+    if rng is None:
+        rng = np.random.default_rng(seed)
+    observation, info = env.reset(seed=seed)
+    env_id, version = _env_id(env)
+    system = info.get("system_prompt") if isinstance(info, dict) else None
+    traj = Trajectory(env_id, seed, system, _text(observation), env_version=version)
+    traj.metadata.update(group_size=group_size, choose=choose)
+    groups: list[list[TurnCandidate]] = []
+    current: Any = env
+    try:
+        while max_turns is None or len(traj.turns) < max_turns:
+            prompt = traj.to_messages()
+            group = sample_turn_group(current, policy, prompt, group_size)
+            groups.append(group)
+            chosen = choose_candidate(group, choose, rng=rng)
+            if current is not env:
+                current.close()
+            current = chosen.env
+            traj.turns.append(
+                Turn(
+                    observation=chosen.observation,
+                    action=chosen.action,
+                    reward=chosen.reward,
+                    info=chosen.info,
+                    terminated=chosen.terminated,
+                    truncated=chosen.truncated,
+                    prompt=prompt,
+                )
+            )
+            if chosen.done:
+                break
+        else:
+            traj.metadata["stopped"] = "max_turns"
+    finally:
+        if current is not env:
+            current.close()
+    return traj, groups

@@ -1,0 +1,115 @@
+"""``RewardSparsity``: deliver the same turn rewards densely, sparsely, late or partly."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["RewardSparsity", "SPARSITY_MODES"]
+
+#: The supported ``mode`` values.
+SPARSITY_MODES: tuple[str, ...] = ("dense", "sparse", "success", "every_k", "delayed", "dropout")
+
+
+class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Change *when* (and whether) the turn rewards reach the agent; the dynamics stay the same.
+
+    Modes (``r_t`` is the incoming reward of turn ``t``, ``T`` the last turn):
+
+    * ``dense``: ``r_t`` as is.
+    * ``sparse``: 0 until the episode ends, then ``sum_t r_t`` (sum preserved).
+    * ``success``: 0 until the episode ends, then 1.0 if ``info["success"]`` else 0.0.
+    * ``every_k``: rewards accumulate and are paid every ``k`` turns and at the end
+      (sum preserved).
+    * ``delayed``: ``r_t`` is paid at turn ``t + delay``; what is still pending at the end is
+      paid on the last turn (sum preserved).
+    * ``dropout``: each ``r_t`` is replaced by 0 with probability ``p`` (the expected sum is
+      ``(1 - p) * sum_t r_t``). The coin flips come from a generator seeded by the seed
+      given to ``reset`` (so a seeded episode is reproducible); ``reset()`` without a
+      seed continues the generator.
+
+    "The end" is the first step with ``terminated or truncated``: apply time limits
+    *inside* this wrapper (``gym.make(..., max_episode_steps=N)`` does), or rewards still
+    pending when you stop an episode yourself are never paid. The incoming reward is kept
+    in ``info["dense_reward"]``.
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> env = RewardSparsity(GuessNumberEnv(max_turns=3), mode="sparse")
+        >>> _ = env.reset(seed=0)
+        >>> paid, dense = [], []
+        >>> for guess in ["10", "20", "30"]:
+        ...     _, reward, *_, info = env.step(guess)
+        ...     paid.append(reward)
+        ...     dense.append(info["dense_reward"])
+        >>> paid[:2], round(paid[2], 6) == round(sum(dense), 6)
+        ([0.0, 0.0], True)
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        mode: str = "dense",
+        *,
+        k: int = 2,
+        delay: int = 1,
+        p: float = 0.5,
+    ) -> None:
+        if mode not in SPARSITY_MODES:
+            raise ValueError(f"mode must be one of {SPARSITY_MODES}, got {mode!r}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive int, got {k!r}")
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+            raise ValueError(f"delay must be a non-negative int, got {delay!r}")
+        if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        gym.utils.RecordConstructorArgs.__init__(self, mode=mode, k=k, delay=delay, p=p)
+        gym.Wrapper.__init__(self, env)
+        self.mode, self.k, self.delay, self.p = mode, k, delay, float(p)
+        self._rng = np.random.default_rng()
+        self._pending: list[float] = []
+        self._turn = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset the environment and the reward buffer; a seed reseeds the dropout coin."""
+        if seed is not None:
+            # a stream of its own, so dropout never shifts the environment's randomness
+            self._rng = np.random.default_rng([int(seed), 0x5A5A])
+        self._pending = []
+        self._turn = 0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step and re-time the reward according to ``mode``."""
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info)
+        dense = float(reward)
+        info["dense_reward"] = dense
+        self._turn += 1
+        done = bool(terminated or truncated)
+        return observation, self._deliver(dense, done, info), terminated, truncated, info
+
+    def _deliver(self, reward: float, done: bool, info: dict[str, Any]) -> float:
+        mode = self.mode
+        if mode == "dense":
+            return reward
+        if mode == "dropout":
+            return 0.0 if self._rng.random() < self.p else reward
+        if mode == "success":
+            return (1.0 if info.get("success") else 0.0) if done else 0.0
+        self._pending.append(reward)
+        if mode == "delayed":
+            if done:
+                paid = math.fsum(self._pending)
+                self._pending = []
+                return paid
+            return self._pending.pop(0) if len(self._pending) > self.delay else 0.0
+        # sparse and every_k: pay the accumulated rewards at the end / every k turns
+        if done or (mode == "every_k" and self._turn % self.k == 0):
+            paid = math.fsum(self._pending)
+            self._pending = []
+            return paid
+        return 0.0

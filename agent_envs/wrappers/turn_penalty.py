@@ -1,0 +1,49 @@
+"""``TurnPenalty``: a fixed cost per turn, optionally more for invalid replies."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+
+__all__ = ["TurnPenalty"]
+
+
+class TurnPenalty(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Subtract ``penalty`` from every turn's reward (a step cost that favours short episodes).
+
+    ``invalid_penalty`` is subtracted in addition when ``info["action_valid"]`` is False.
+    The reward before the penalty is in ``info["unpenalized_reward"]``.
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> env = TurnPenalty(GuessNumberEnv(), penalty=0.05, invalid_penalty=0.5)
+        >>> _ = env.reset(seed=0)
+        >>> _, reward, *_, info = env.step("no guess")
+        >>> round(reward, 3), info["unpenalized_reward"]
+        (-0.65, -0.1)
+    """
+
+    def __init__(self, env: gym.Env, penalty: float = 0.01, *, invalid_penalty: float = 0.0):
+        for name, value in (("penalty", penalty), ("invalid_penalty", invalid_penalty)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value!r}")
+        gym.utils.RecordConstructorArgs.__init__(
+            self, penalty=penalty, invalid_penalty=invalid_penalty
+        )
+        gym.Wrapper.__init__(self, env)
+        self.penalty = float(penalty)
+        self.invalid_penalty = float(invalid_penalty)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step and subtract the penalties."""
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info)
+        info["unpenalized_reward"] = float(reward)
+        cost = self.penalty
+        if info.get("action_valid", True) is False:
+            cost += self.invalid_penalty
+        return observation, float(reward) - cost, terminated, truncated, info
