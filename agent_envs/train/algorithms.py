@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from agent_envs.core import extract_code_blocks
 from agent_envs.rl.advantages import (
     gae_advantages,
     grpo_advantages,
@@ -15,8 +16,9 @@ from agent_envs.rl.advantages import (
     rloo_advantages,
     tl_grpo_advantages,
 )
+from agent_envs.rl.shaping import densify_failed_rewards
 
-__all__ = ["turn_advantages", "token_advantages"]
+__all__ = ["turn_advantages", "token_advantages", "similarity_shaped_rewards"]
 
 
 def turn_advantages(
@@ -90,3 +92,39 @@ def token_advantages(turn_of: Sequence[int], turn_adv: np.ndarray) -> list[float
         [0.0, 0.5, 0.5, 0.0, -1.0]
     """
     return [float(turn_adv[t]) if t >= 0 else 0.0 for t in turn_of]
+
+
+def similarity_shaped_rewards(
+    turn_rewards: Sequence[Sequence[float]],
+    replies: Sequence[Sequence[str]],
+    successes: Sequence[bool],
+    groups: Sequence[Any],
+    *,
+    weight: float,
+) -> list[list[float]]:
+    """GTPO shaping: a failed episode earns ``weight * similarity`` to its group's successes.
+
+    The code of an episode is the fenced code blocks of its replies (the replies' whole
+    text where there are none); the bonus, from
+    :func:`agent_envs.rl.shaping.densify_failed_rewards`, is added to the failed
+    episode's last turn, so discounted returns carry it back to earlier turns.
+
+    Example:
+        >>> similarity_shaped_rewards([[1.0], [0.0], [0.0]], [["x = f(1)"], ["x = f(1)"], ["9"]],
+        ...                           [True, False, False], [0, 0, 0], weight=0.5)
+        [[1.0], [0.5], [0.0]]
+    """
+    out = [list(map(float, r)) for r in turn_rewards]
+    members: dict[Any, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        members[g].append(i)
+    for idx in members.values():
+        codes = ["\n".join(b for text in replies[i] for b in extract_code_blocks(text) or [text])
+                 for i in idx]  # fmt: skip
+        bonus = densify_failed_rewards(
+            [0.0] * len(idx), codes, [bool(successes[i]) for i in idx], weight=weight
+        )
+        for i, extra in zip(idx, bonus, strict=True):
+            if out[i] and extra:
+                out[i][-1] += float(extra)
+    return out

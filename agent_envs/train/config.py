@@ -102,6 +102,8 @@ class TrainConfig:
             raise ValueError(
                 f"cpu_threads must be a positive int or None, got {self.cpu_threads!r}"
             )
+        if self.similarity_coef > 0 and self.algo != "gtpo":
+            raise ValueError("similarity_coef is a gtpo option; use --algo gtpo")
         if (self.save_every or self.resume) and not self.out_dir:
             raise ValueError("save_every and resume need out_dir")
 

@@ -99,6 +99,7 @@ class Sample:
     conv: Conversation
     group: Any
     turn_rewards: list[float] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)  # the agent's decoded replies
     success: bool = False
     done: bool = False  # the environment ended the episode (terminated or truncated)
 
@@ -119,6 +120,7 @@ def _step(env: Any, sample: Sample, reply: list[int], sampler: Sampler, last: bo
     text = sampler.tokenizer.decode(reply, skip_special_tokens=True)
     observation, reward, terminated, truncated, info = env.step(text)
     sample.turn_rewards.append(float(reward))
+    sample.replies.append(text)
     sample.success = bool(info.get("success", False))
     sample.done = bool(terminated or truncated) or last
     return observation
@@ -202,6 +204,7 @@ def play_turn_groups(
             episode = episodes[k]
             episode.conv.add_agent(reply, stop_ids=sampler.stop_ids)
             episode.turn_rewards.append(reward)
+            episode.replies += cand.replies
             episode.success, episode.done = cand.success, cand.done
             if not episode.done:
                 episode.conv.add_user(observation)

@@ -11,7 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from agent_envs.train.algorithms import token_advantages, turn_advantages
+from agent_envs.train.algorithms import (
+    similarity_shaped_rewards,
+    token_advantages,
+    turn_advantages,
+)
 from agent_envs.train.checkpoint import CHECKPOINT_DIR, load_trainer_state, save_checkpoint
 from agent_envs.train.config import TrainConfig
 from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
@@ -169,8 +173,14 @@ class Trainer:
         for s in samples:
             turn_values.append(values[k : k + s.conv.turns])
             k += s.conv.turns
+        rewards = [s.turn_rewards for s in samples]
+        if cfg.algo == "gtpo" and cfg.similarity_coef > 0:
+            rewards = similarity_shaped_rewards(
+                rewards, [s.replies for s in samples], [s.success for s in samples],
+                [s.group for s in samples], weight=cfg.similarity_coef,
+            )  # fmt: skip
         adv, returns = turn_advantages(
-            cfg.algo, [s.turn_rewards for s in samples], [s.group for s in samples],
+            cfg.algo, rewards, [s.group for s in samples],
             gamma=cfg.gamma, lam=cfg.lam, scale=cfg.scale_advantages,
             values=turn_values if self.value_head is not None else None,
         )  # fmt: skip
