@@ -151,7 +151,8 @@ class Trainer:
 
         rows = [b for b, s in enumerate(batch) for _ in s.conv.value_pos]
         cols = [p for s in batch for p in s.conv.value_pos]
-        picked = last_hidden[torch.tensor(rows), torch.tensor(cols)].float()
+        dev = last_hidden.device
+        picked = last_hidden[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)].float()
         return self.value_head(picked).squeeze(-1)
 
     def update(self, samples: list[Sample]) -> dict[str, float]:
