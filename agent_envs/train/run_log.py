@@ -86,6 +86,14 @@ def plot_learning_curve(rows: list[dict[str, Any]], path: str | Path, title: str
         values = [r.get(key) for r in rows]
         if any(v is not None for v in values):
             axis.plot(steps, [math.nan if v is None else v for v in values], label=key)
+    rewards = [r.get("turn_reward") for r in rows]
+    if len(rows) >= 5 and all(v is not None for v in rewards):
+        window = max(2, len(rows) // 10)
+        smooth = [sum(rewards[max(0, i - window + 1) : i + 1]) / len(rewards[max(0, i - window + 1) : i + 1])
+                  for i in range(len(rewards))]  # fmt: skip
+        top.plot(
+            steps, smooth, color="black", linewidth=2, label=f"turn_reward ({window}-step mean)"
+        )
     top.set_ylabel("reward")
     top.legend(loc="best")
     bottom.set_ylabel("success rate")

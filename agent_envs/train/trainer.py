@@ -299,5 +299,5 @@ def _episode_stats(episodes: list[Sample]) -> dict[str, float]:
     return {
         "episode_return": float(np.mean([e.total_reward for e in episodes])),
         "success": float(np.mean([e.success for e in episodes])),
-        "eval_turn_reward": float(np.mean([r for e in episodes for r in e.turn_rewards])),
+        "turn_reward": float(np.mean([r for e in episodes for r in e.turn_rewards])),
     }
