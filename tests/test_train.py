@@ -104,6 +104,18 @@ def test_cli_rejects_bad_flags(capsys):
         main(["train", "--algo", "reinforce"])
 
 
+def test_episodes_longer_than_the_model_context_are_cut_not_crashed():
+    trainer = Trainer(TrainConfig(algo="grpo", **{**TINY_TASK, "group_size": 2}))
+    first = trainer.rollout(0)[1][0].conv.value_pos[0] + 1  # tokens before the first reply
+    trainer.sampler.max_length = first + 4  # room for one reply, not for a second
+    samples, episodes = trainer.rollout(0)
+    assert all(e.done and len(e.turn_rewards) == 1 for e in episodes)
+    trainer.sampler.max_length = first  # no room at all: nothing to train on, no crash
+    row = trainer.step()
+    assert row["agent_tokens"] == 0 and row["loss"] == 0.0
+    trainer.close()
+
+
 @pytest.mark.slow
 def test_cli_run_writes_log_curve_checkpoint_and_resumes(tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
@@ -131,9 +143,10 @@ def test_cli_run_writes_log_curve_checkpoint_and_resumes(tmp_path):
 def test_tiny_model_learns(algo):
     """Each algorithm lifts the tiny policy's mean return well above its untrained level."""
     trainer = Trainer(TrainConfig(algo=algo, steps=30, seed=0, **TINY_TASK))
-    before = trainer.evaluate(32)
+    before = trainer.evaluate(64)
     trainer.train()
-    after = trainer.evaluate(32)
+    after = trainer.evaluate(64)
     trainer.close()
-    assert after["episode_return"] > before["episode_return"] + 0.2, (before, after)
+    # Without learning (lr 1e-9) the same measurement moves by about 0.05.
+    assert after["episode_return"] > before["episode_return"] + 0.25, (before, after)
     assert after["episode_return"] > 2 * before["episode_return"], (before, after)

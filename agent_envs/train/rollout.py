@@ -46,6 +46,12 @@ class Sampler:
         #: Token ids that end a reply (the tokenizer's eos and the model's configured ones).
         self.stop_ids: set[int] = {s for s in stops if s is not None}
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        #: Longest context + reply the model takes; a longer episode is cut (truncated).
+        self.max_length = getattr(model.config, "max_position_embeddings", None)
+
+    def fits(self, context: list[int]) -> bool:
+        """Whether a reply of ``max_new_tokens`` still fits after ``context``."""
+        return self.max_length is None or len(context) + self.max_new_tokens <= self.max_length
 
     def __call__(self, contexts: list[list[int]]) -> list[list[int]]:
         """One sampled reply (token ids) per context."""
@@ -146,6 +152,8 @@ def play_groups(
         for k, env in enumerate(envs)
     ]
     for turn in range(max_turns):
+        for s in samples:
+            s.done = s.done or not sampler.fits(s.conv.ids)
         active = [k for k, s in enumerate(samples) if not s.done]
         if not active:
             break
@@ -181,6 +189,8 @@ def play_turn_groups(
     ]
     candidates: list[Sample] = []
     for turn in range(max_turns):
+        for e in episodes:
+            e.done = e.done or not sampler.fits(e.conv.ids)
         active = [k for k, e in enumerate(episodes) if not e.done]
         if not active:
             break

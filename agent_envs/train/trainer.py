@@ -106,8 +106,8 @@ class Trainer:
         )
         if cfg.algo == "tl-grpo":
             return play_turn_groups(self.envs, seeds, self.sampler, **kw)
-        samples = play_groups(self.envs, seeds, self.sampler, **kw)
-        return samples, samples
+        episodes = play_groups(self.envs, seeds, self.sampler, **kw)
+        return [e for e in episodes if e.turn_rewards], episodes
 
     def evaluate(self, episodes: int = 16, *, seed_stream: int = 1) -> dict[str, float]:
         """Mean turn reward, episode return and success of the current policy (sampled).
@@ -160,6 +160,9 @@ class Trainer:
         import torch
 
         cfg, mbs = self.cfg, self.cfg.micro_batch_size
+        if not samples:  # every episode was cut before its first reply (context too long)
+            return {"loss": 0.0, "pg_loss": 0.0, "clip_frac": 0.0, "value_loss": None,
+                    "kl_ref": None, "kl_old": 0.0, "grad_norm": 0.0}  # fmt: skip
         batches = [samples[i : i + mbs] for i in range(0, len(samples), mbs)]
         old, ref, values = [], [], []
         with torch.no_grad():
@@ -244,7 +247,7 @@ class Trainer:
         row = {
             "step": self.step_count,
             **_episode_stats(episodes),
-            "turn_reward": float(np.mean([r for s in samples for r in s.turn_rewards])),
+            "turn_reward": _mean([r for s in samples for r in s.turn_rewards]),
             **stats,
             "agent_tokens": tokens,
             "tokens_per_s": tokens / seconds,
@@ -299,5 +302,9 @@ def _episode_stats(episodes: list[Sample]) -> dict[str, float]:
     return {
         "episode_return": float(np.mean([e.total_reward for e in episodes])),
         "success": float(np.mean([e.success for e in episodes])),
-        "turn_reward": float(np.mean([r for e in episodes for r in e.turn_rewards])),
+        "turn_reward": _mean([r for e in episodes for r in e.turn_rewards]),
     }
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
