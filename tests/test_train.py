@@ -150,3 +150,14 @@ def test_tiny_model_learns(algo):
     # Without learning (lr 1e-9) the same measurement moves by about 0.05.
     assert after["episode_return"] > before["episode_return"] + 0.25, (before, after)
     assert after["episode_return"] > 2 * before["episode_return"], (before, after)
+
+
+def test_template_without_a_system_role_gets_the_system_prompt_in_the_first_message():
+    tok = build_tiny_tokenizer()
+    tok.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system') }}"
+        "{% endif %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    prompt = ChatFormat(tok).first_prompt("Be brief.", "2+2?")
+    assert prompt == "<|im_start|>user\nBe brief.\n\n2+2?<|im_end|>\n<|im_start|>assistant\n"

@@ -62,8 +62,14 @@ class ChatFormat:
         if not self.templated:
             head = f"{system}\n\n" if system else ""
             return f"{head}User: {user}\nAssistant:"
-        head = [{"role": "system", "content": system}] if system else []
-        return self._render([*head, {"role": "user", "content": user}], generation_prompt=True)
+        if not system:
+            return self._render([{"role": "user", "content": user}], generation_prompt=True)
+        try:
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            return self._render(messages, generation_prompt=True)
+        except Exception:  # templates without a system role (Gemma's raises): merge it
+            merged = {"role": "user", "content": f"{system}\n\n{user}"}
+            return self._render([merged], generation_prompt=True)
 
     def next_prompt(self, user: str) -> str:
         """Text appended after the agent's closing: the next user message + generation prompt."""

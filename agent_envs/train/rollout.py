@@ -5,9 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from agent_envs.train.chat import ChatFormat, Conversation
 
-__all__ = ["Sampler", "Sample", "play_groups", "play_turn_groups"]
+__all__ = [
+    "Sampler",
+    "Sample",
+    "play_groups",
+    "play_turn_groups",
+    "episode_stats",
+    "mean_or_nan",
+]
 
 
 class Sampler:
@@ -222,3 +231,27 @@ def play_turn_groups(
         if trunk is not envs[k].unwrapped:
             trunk.close()
     return candidates, episodes
+
+
+def episode_stats(episodes: list[Sample]) -> dict[str, float]:
+    """Mean episode return, success rate and mean turn reward of played episodes.
+
+    Example:
+        >>> episode_stats([Sample(None, 0, [1.0, 0.0], success=True), Sample(None, 0, [0.5])])
+        {'episode_return': 0.75, 'success': 0.5, 'turn_reward': 0.5}
+    """
+    return {
+        "episode_return": mean_or_nan([e.total_reward for e in episodes]),
+        "success": mean_or_nan([float(e.success) for e in episodes]),
+        "turn_reward": mean_or_nan([r for e in episodes for r in e.turn_rewards]),
+    }
+
+
+def mean_or_nan(values: list[float]) -> float:
+    """The mean, or NaN for no values (logged as an empty cell).
+
+    Example:
+        >>> mean_or_nan([1.0, 2.0]), mean_or_nan([])
+        (1.5, nan)
+    """
+    return float(np.mean(values)) if values else float("nan")

@@ -20,7 +20,14 @@ from agent_envs.train.checkpoint import CHECKPOINT_DIR, load_trainer_state, save
 from agent_envs.train.config import TrainConfig
 from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
 from agent_envs.train.policy import load_policy, resolve_device
-from agent_envs.train.rollout import Sample, Sampler, play_groups, play_turn_groups
+from agent_envs.train.rollout import (
+    Sample,
+    Sampler,
+    episode_stats,
+    mean_or_nan,
+    play_groups,
+    play_turn_groups,
+)
 from agent_envs.train.run_log import RunLog, plot_learning_curve
 
 __all__ = ["Trainer"]
@@ -130,7 +137,7 @@ class Trainer:
         )
         for env in envs:
             env.close()
-        return _episode_stats(played)
+        return episode_stats(played)
 
     # ------------------------------------------------------------------ updates
     def _forward(self, batch: list[Sample], model: Any, hidden: bool = False) -> tuple[Any, Any]:
@@ -246,8 +253,8 @@ class Trainer:
         tokens = sum(sum(s.conv.mask) for s in samples)
         row = {
             "step": self.step_count,
-            **_episode_stats(episodes),
-            "turn_reward": _mean([r for s in samples for r in s.turn_rewards]),
+            **episode_stats(episodes),
+            "turn_reward": mean_or_nan([r for s in samples for r in s.turn_rewards]),
             **stats,
             "agent_tokens": tokens,
             "tokens_per_s": tokens / seconds,
@@ -296,15 +303,3 @@ class Trainer:
         """Close the environments."""
         for env in self.envs:
             env.close()
-
-
-def _episode_stats(episodes: list[Sample]) -> dict[str, float]:
-    return {
-        "episode_return": float(np.mean([e.total_reward for e in episodes])),
-        "success": float(np.mean([e.success for e in episodes])),
-        "turn_reward": _mean([r for e in episodes for r in e.turn_rewards]),
-    }
-
-
-def _mean(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")
