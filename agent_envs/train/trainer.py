@@ -52,6 +52,8 @@ class Trainer:
         import agent_envs  # noqa: F401  (registers the ids)
 
         config.validate()
+        if (model is None) != (tokenizer is None):
+            raise ValueError("pass both model and tokenizer, or neither (config.model is loaded)")
         self.cfg = cfg = config
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
