@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "agent_envs.train.command",
         "train an LLM policy on an id (GRPO, TL-GRPO, GTPO, RLOO, PPO)",
     ),
+    "acs-random": ("agent_envs.circuits.demo", "short random-search run of an ACS id (table)"),
 }
 
 

@@ -27,7 +27,54 @@ ENTRIES: list[EnvEntry] = [
         "agent_envs.toy.guess_number:GuessNumberEnv",
         "Guess a hidden integer from higher/lower feedback (tests, CPU demos).",
     ),
+    EnvEntry(
+        "MathTIR-v0",
+        "agent_envs.math.env:MathTIREnv",
+        "Tool-integrated math: run Python in a sandbox over turns, answer in \\boxed{}.",
+    ),
+    EnvEntry(
+        "TextWorld-Custom-v0",
+        "agent_envs.textgames.textworld_env:TextWorldEnv",
+        "TextWorld adventure from textworld.make; presets like 'w2-o3-q4' (rooms-objects-quest).",
+        {"kind": "Custom"},
+    ),
+    EnvEntry(
+        "TextWorld-Treasure-v0",
+        "agent_envs.textgames.textworld_env:TextWorldEnv",
+        "TextWorld Treasure Hunter: find an object in a generated maze (levels 1-30).",
+        {"kind": "Treasure"},
+    ),
+    EnvEntry(
+        "TextWorld-Cooking-v0",
+        "agent_envs.textgames.textworld_env:TextWorldEnv",
+        "TextWorld Cooking: read a recipe, gather and prepare ingredients, eat the meal.",
+        {"kind": "Cooking"},
+    ),
+    EnvEntry(
+        "TextWorld-Coin-v0",
+        "agent_envs.textgames.textworld_env:TextWorldEnv",
+        "TextWorld Coin Collector: navigate rooms to find the coin (levels 1-300).",
+        {"kind": "Coin"},
+    ),
+    EnvEntry(
+        "ALFWorld-v0",
+        "agent_envs.textgames.alfworld_env:ALFWorldEnv",
+        "ALFWorld household tasks (six types); official data or offline generated tasks.",
+    ),
 ]
+
+
+def _circuit_entries() -> list[EnvEntry]:
+    """One ``ACS-<Circuit>-v0`` entry per circuit folder (reads small JSON files only)."""
+    from agent_envs.circuits.catalog import ENTRY_POINT, discover_circuits
+
+    return [
+        EnvEntry(env_id, ENTRY_POINT, description, {"circuit": folder})
+        for env_id, folder, description in discover_circuits()
+    ]
+
+
+ENTRIES.extend(_circuit_entries())
 
 
 def register_all() -> None:

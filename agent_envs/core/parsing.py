@@ -82,7 +82,10 @@ def parse_si_number(text: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-_FENCE_RE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
+_MAX_JSON_ATTEMPTS = 64
+
+_FENCE = "```"
+_LANG_RE = re.compile(r"[ \t]*([\w+-]*)")
 
 
 def extract_code_blocks(text: str, languages: tuple[str, ...] | None = None) -> list[str]:
@@ -96,10 +99,20 @@ def extract_code_blocks(text: str, languages: tuple[str, ...] | None = None) -> 
     """
     if not isinstance(text, str):
         return []
+    # A linear scan (a regex with lazy bodies goes quadratic on replies full of fences).
     blocks = []
-    for lang, body in _FENCE_RE.findall(text):
+    start = text.find(_FENCE)
+    while start != -1:
+        newline = text.find("\n", start + 3)
+        if newline == -1:
+            break
+        close = text.find(_FENCE, newline + 1)
+        if close == -1:
+            break
+        lang = _LANG_RE.match(text, start + 3, newline).group(1)
         if languages is None or lang.lower() in languages:
-            blocks.append(body)
+            blocks.append(text[newline + 1 : close])
+        start = text.find(_FENCE, close + 3)
     return blocks
 
 
@@ -114,8 +127,12 @@ def extract_json_objects(text: str, max_objects: int = 16) -> list[dict[str, Any
         return []
     decoder = json.JSONDecoder()
     found: list[dict[str, Any]] = []
+    # Each failed attempt can scan to the end of the text, so a reply full of braces would
+    # cost quadratic time: bound the attempts (real replies hold a handful of objects).
+    attempts = 0
     i = text.find("{")
-    while i != -1 and len(found) < max_objects:
+    while i != -1 and len(found) < max_objects and attempts < _MAX_JSON_ATTEMPTS:
+        attempts += 1
         try:
             obj, end = decoder.raw_decode(text, i)
         except (ValueError, RecursionError):
@@ -127,7 +144,17 @@ def extract_json_objects(text: str, max_objects: int = 16) -> list[dict[str, Any
     return found
 
 
-_TOOL_TAG_RE = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+def _tagged_bodies(text: str, open_tag: str, close_tag: str) -> list[str]:
+    """Contents of ``open_tag ... close_tag`` pairs, found in one linear scan."""
+    bodies = []
+    start = text.find(open_tag)
+    while start != -1:
+        close = text.find(close_tag, start + len(open_tag))
+        if close == -1:
+            break
+        bodies.append(text[start + len(open_tag) : close])
+        start = text.find(open_tag, close + len(close_tag))
+    return bodies
 
 
 def extract_tool_calls(text: str) -> list[dict[str, Any]]:
@@ -146,7 +173,7 @@ def extract_tool_calls(text: str) -> list[dict[str, Any]]:
     if not isinstance(text, str):
         return []
     candidates: list[dict[str, Any]] = []
-    for body in _TOOL_TAG_RE.findall(text):
+    for body in _tagged_bodies(text, "<tool_call>", "</tool_call>"):
         candidates.extend(extract_json_objects(body))
     if not candidates:
         candidates = extract_json_objects(text)

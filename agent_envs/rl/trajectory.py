@@ -9,26 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from agent_envs.core.jsonable import to_jsonable
 
 __all__ = ["Turn", "Trajectory", "write_jsonl", "read_jsonl"]
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: numpy to Python, non-finite floats to None, the rest to ``repr``."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return repr(value)
 
 
 @dataclass
@@ -65,7 +48,7 @@ class Turn:
         }
         if self.prompt is not None:
             out["prompt"] = self.prompt
-        return _plain(out)
+        return to_jsonable(out)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
@@ -145,7 +128,7 @@ class Trajectory:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; the layout ``RecordTrajectories`` episodes also use."""
-        return _plain(
+        return to_jsonable(
             {
                 "env_id": self.env_id,
                 "env_version": self.env_version,

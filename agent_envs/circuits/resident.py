@@ -1,0 +1,268 @@
+"""Resident ngspice: the shared library (through PySpice) kept loaded between runs.
+
+:class:`NgspiceSession` loads a deck, runs its analyses and reads vectors in-process;
+it removes each circuit after use (``destroy all`` + ``remcirc``) so memory stays flat.
+``python -m agent_envs.circuits.resident`` is the worker process the environment
+supervises: it reads length-prefixed JSON requests on stdin and answers on stdout.
+PySpice is imported only here, and only in that worker (or a benchmark).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from agent_envs.circuits.rawfile import Vectors, plot_kind
+
+__all__ = ["NgspiceSession", "read_message", "write_message", "serve"]
+
+_HEADER = struct.Struct("<I")
+
+
+def write_message(stream: BinaryIO, obj: Any) -> None:
+    """Write one length-prefixed JSON message and flush.
+
+    Example:
+        >>> import io
+        >>> buf = io.BytesIO()
+        >>> write_message(buf, [1, 2])
+        >>> buf.getvalue()
+        b'\\x06\\x00\\x00\\x00[1, 2]'
+    """
+    body = json.dumps(obj).encode()
+    stream.write(_HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def read_message(stream: BinaryIO) -> Any:
+    """Read one length-prefixed JSON message; ``EOFError`` when the stream ends.
+
+    Example:
+        >>> import io
+        >>> buf = io.BytesIO()
+        >>> write_message(buf, {"a": 1}); _ = buf.seek(0)
+        >>> read_message(buf)
+        {'a': 1}
+    """
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        raise EOFError("stream closed")
+    (size,) = _HEADER.unpack(head)
+    body = stream.read(size)
+    if len(body) < size:
+        raise EOFError("stream closed")
+    return json.loads(body)
+
+
+class NgspiceSession:
+    """One resident ngspice shared library; run decks and read their vectors.
+
+    The library is process-global, so every ``NgspiceSession()`` of a process is the
+    same object.
+
+    PySpice treats any stderr line not starting with "Warning:" as an error (gmin
+    stepping notes, for one), so commands go straight to the library and the output is
+    kept here, to be inspected, instead of raising.
+
+    Example:
+        >>> from agent_envs.circuits.circuit import Circuit
+        >>> from agent_envs.circuits.netlist import render_decks
+        >>> c = Circuit.load("opamp")
+        >>> ng = NgspiceSession()
+        >>> vectors, log = ng.simulate(render_decks(c, c.defaults()))
+        >>> sorted(vectors)
+        ['ac', 'noise', 'op', 'tran']
+    """
+
+    _instance: NgspiceSession | None = None
+
+    def __new__(cls) -> NgspiceSession:
+        # ngspice's shared library is process-global: one session per process.
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+            cls._instance._ready = False
+        return cls._instance
+
+    def __init__(self) -> None:
+        if self._ready:
+            return
+        self._ready = True
+        for name in ("PySpice", "PySpice.Spice.NgSpice.Shared"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
+
+        session = self
+
+        class _Quiet(NgSpiceShared):
+            def send_char(self, message: str, ngspice_id: int) -> int:
+                session.output.append(message)
+                return 0
+
+        self.output: list[str] = []
+        self._ffi = ffi
+        self._shared = _Quiet(ngspice_id=0, send_data=False)
+        self._lib = self._shared._ngspice_shared
+        self.command("set nomoremode")
+
+    def command(self, text: str) -> int:
+        """Send one command to ngspice; return its status code."""
+        return int(self._lib.ngSpice_Command(text.encode("ascii")))
+
+    def load(self, deck: str) -> None:
+        """Load a deck as the current circuit."""
+        lines = [self._ffi.new("char[]", line.encode()) for line in deck.splitlines() if line]
+        lines.append(self._ffi.new("char[]", b""))
+        array = self._ffi.new("char *[]", [*lines, self._ffi.NULL])
+        rc = self._lib.ngSpice_Circ(array)
+        if rc:
+            raise RuntimeError(f"ngSpice_Circ returned {rc}")
+
+    def run(self) -> int:
+        """Run every analysis of the loaded deck (blocking)."""
+        return self.command("run")
+
+    def vectors(self, wanted: set[str] | None = None) -> Vectors:
+        """Read the plots of the last run; ``wanted`` limits to ``"plot:name"`` keys."""
+        out: Vectors = {}
+        plots = self._lib.ngSpice_AllPlots()
+        i = 0
+        while plots[i] != self._ffi.NULL:
+            plot = self._ffi.string(plots[i]).decode()
+            i += 1
+            if plot == "const":
+                continue
+            kind = plot_kind(plot)
+            target = out.setdefault(kind, {})
+            names = self._lib.ngSpice_AllVecs(plot.encode())
+            j = 0
+            while names[j] != self._ffi.NULL:
+                name = self._ffi.string(names[j]).decode()
+                j += 1
+                if wanted is not None and f"{kind}:{name}" not in wanted:
+                    continue
+                info = self._lib.ngGet_Vec_Info(f"{plot}.{name}".encode())
+                if info == self._ffi.NULL or info.v_length <= 0:
+                    continue
+                n = info.v_length
+                if info.v_compdata == self._ffi.NULL:
+                    arr = np.frombuffer(self._ffi.buffer(info.v_realdata, n * 8), np.float64)
+                else:
+                    arr = np.frombuffer(self._ffi.buffer(info.v_compdata, n * 16), np.complex128)
+                    if name in ("frequency", "time"):
+                        arr = arr.real
+                target[name] = arr.copy()
+        return out
+
+    def clear(self) -> None:
+        """Drop the results and the circuit so memory stays flat across runs."""
+        self.command("destroy all")
+        self.command("remcirc")
+        self.output.clear()
+
+    def simulate(self, decks: list[str], wanted: set[str] | None = None) -> tuple[Vectors, str]:
+        """Run each deck (load, run, read, clear); return merged vectors and the log."""
+        vectors: Vectors = {}
+        log: list[str] = []
+        for deck in decks:
+            self.output.clear()
+            self.load(deck)
+            self.run()
+            try:
+                vectors.update(self.vectors(wanted))
+            finally:
+                log.extend(self.output)
+                self.clear()
+        return vectors, "\n".join(log)
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Worker loop: ``{"circuit": path, "decks": [text, ...]}`` in, metrics (or error) out.
+
+    Example:
+        >>> import io
+        >>> from agent_envs.circuits.circuit import Circuit
+        >>> from agent_envs.circuits.netlist import render_decks
+        >>> c = Circuit.load("opamp")
+        >>> requests = io.BytesIO()
+        >>> write_message(requests, {"circuit": str(c.folder), "decks": list(render_decks(c, c.defaults()))})
+        >>> _ = requests.seek(0)
+        >>> replies = io.BytesIO()
+        >>> serve(requests, replies)
+        >>> _ = replies.seek(0)
+        >>> read_message(replies)["ready"], read_message(replies)["metrics"]["gain"] > 40
+        (True, True)
+    """
+    from agent_envs.circuits.circuit import Circuit
+    from agent_envs.circuits.measure import measure_all, run_failure
+
+    session = NgspiceSession()
+    circuits: dict[str, Circuit] = {}
+    write_message(stdout, {"ready": True, "pid": os.getpid()})
+    while True:
+        try:
+            request = read_message(stdin)
+        except EOFError:
+            return
+        start = time.perf_counter()
+        circuit = circuits.get(request["circuit"])
+        if circuit is None:
+            circuit = circuits[request["circuit"]] = Circuit.load(request["circuit"])
+        wanted = {m.vector for m in circuit.measurements}
+        wanted |= {m.reference for m in circuit.measurements if m.reference}
+        wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
+        try:
+            vectors, log = session.simulate(request["decks"], wanted)
+            error = run_failure(vectors, circuit.analyses, log)
+            if error:
+                reply = {"error": error}
+            else:
+                reply = {"metrics": measure_all(vectors, circuit.measurements)}
+        except Exception as exc:  # report, keep serving
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        reply["seconds"] = time.perf_counter() - start
+        write_message(stdout, reply)
+
+
+def _exit_with_parent(remove_workdir: bool, interval: float = 1.0) -> Callable[[], None]:
+    """Die when the supervising process does (even in the middle of a hung run).
+
+    With ``remove_workdir``, an orphaned worker also deletes its working directory (the
+    environment's temp dir, which a killed environment could not remove). Returns the
+    function that does this, to call when the request stream ends too.
+    """
+    import shutil
+    import threading
+
+    parent, workdir = os.getppid(), os.getcwd()
+
+    def orphaned() -> None:
+        if os.getppid() != parent:
+            if remove_workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+            os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            orphaned()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return orphaned
+
+
+if __name__ == "__main__":
+    on_orphan = _exit_with_parent(remove_workdir="--remove-workdir-if-orphaned" in sys.argv)
+    # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, protocol_out)
+    time.sleep(0.2)  # stdin closes as the parent dies: let it finish dying
+    on_orphan()

@@ -1,0 +1,271 @@
+"""``MathTIR-v0``: tool-integrated math, with the agent's code run in a real sandbox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agent_envs.core.info import TurnOutcome
+from agent_envs.core.parsing import extract_code_blocks
+from agent_envs.core.spaces import truncate_text
+from agent_envs.core.text_env import TextEnv
+from agent_envs.math.grading import AnswerChecker, extract_boxed
+from agent_envs.math.problems import LEVELS, Problem
+from agent_envs.math.sources import ProblemSet, ProceduralProblems, load_problems
+from agent_envs.sandbox import CellResult, IsolationError, Sandbox, SandboxLimits, SandboxPool
+
+__all__ = ["MathTIREnv"]
+
+_CODE_LANGUAGES = ("python", "py", "python3")
+_FENCED_RE = re.compile(r"```.*?(```|$)", re.DOTALL)
+
+
+class MathTIREnv(TextEnv):
+    """Solve a math problem over several turns, running Python in a sandbox on the way.
+
+    ## Description
+    The agent reasons, writes Python in a ```` ```python ```` block, sees what it printed
+    in the next observation, and answers with ``\\boxed{...}``. The code runs in a
+    persistent sandboxed session (:class:`~agent_envs.sandbox.Sandbox`): a variable set
+    in turn 1 is usable in turn 3; each episode gets a fresh session, so nothing leaks
+    between episodes. Problems come from seeded procedural generators in five areas and
+    five levels (tool use pays off at levels 4-5) or from the user's JSONL/HF data.
+
+    ## Action
+    The agent's whole reply. Code blocks tagged ``python``/``py`` are executed in order.
+    A ``\\boxed{...}`` final answer ends the episode (code in that reply is not run).
+
+    ## Observation
+    The question at reset; then the code's output and error (``output_chars`` per turn
+    at most), a reminder for a reply with neither code nor answer, or the verdict.
+
+    ## Rewards
+    Outcome reward: 1.0 when the boxed answer is mathematically equal to the reference
+    (``math-verify``; ``\\frac{1}{2}`` equals ``0.5``), else 0.0; code turns get 0.0.
+    A reply with neither code nor answer is invalid: ``invalid_action_reward = 0.0``.
+    Only the agent's own message is graded: nothing the program prints counts.
+    ``score`` is 1.0/0.0 on an answer turn and ``None`` on code turns. Per turn
+    ``info`` has ``code`` (the executed cells), ``code_ran``, ``code_error``,
+    ``output_chars``, ``timed_out``, ``sandbox_restarted``, ``isolation``, ``answer``,
+    ``correct``, so turn-level shaping (GTPO) and the reward wrappers have what they need.
+
+    ## Episode end
+    Terminated by a ``\\boxed{}`` answer; truncated after ``max_turns`` turns.
+
+    ## Arguments
+    ``problems``: ``"procedural"`` (default), a JSONL path, a list of dicts, a
+    ``datasets.Dataset`` (``question_key``/``answer_key`` name the fields) or a
+    :class:`ProblemSet`; ``difficulty``: a level 1-5 or a list of them (procedural);
+    ``areas``: subset of the generator areas; ``max_turns`` (4); ``cell_timeout``
+    seconds per cell (5); ``memory_mb`` (1024); ``output_chars`` (4000);
+    ``isolation`` (``"auto"``) and ``min_isolation`` (fail closed, see the sandbox);
+    ``warm_pool``: sandboxes started ahead (1); ``verify_timeout`` seconds (5).
+
+    ## Version history
+    * v0: initial version.
+
+    Example:
+        >>> env = MathTIREnv(difficulty=1, areas=["arithmetic"], cell_timeout=5, warm_pool=0)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs, r, term, trunc, info = env.step("```python\\nx = 6 * 7\\nprint(x)\\n```")
+        >>> obs.strip().splitlines()[1], info["code_ran"], r
+        ('42', True, 0.0)
+        >>> env.step("I know it: \\\\boxed{42}")[4]["answer"]
+        '42'
+        >>> env.close()
+    """
+
+    invalid_action_reward = 0.0
+
+    def __init__(
+        self,
+        problems: Any = "procedural",
+        difficulty: int | Sequence[int] | None = None,
+        areas: Sequence[str] | None = None,
+        max_turns: int = 4,
+        cell_timeout: float = 5.0,
+        memory_mb: int = 1024,
+        output_chars: int = 4000,
+        isolation: str = "auto",
+        min_isolation: str | None = None,
+        warm_pool: int = 1,
+        verify_timeout: float = 5.0,
+        question_key: str = "question",
+        answer_key: str = "answer",
+        render_mode: str | None = None,
+    ) -> None:
+        if not isinstance(max_turns, int) or max_turns < 1:
+            raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
+        if not isinstance(output_chars, int) or output_chars < 100:
+            raise ValueError(f"output_chars must be an int >= 100, got {output_chars!r}")
+        if not isinstance(warm_pool, int) or warm_pool < 0:
+            raise ValueError(f"warm_pool must be a non-negative int, got {warm_pool!r}")
+        super().__init__(
+            max_observation_length=output_chars + 2000,
+            max_action_length=32_768,
+            render_mode=render_mode,
+        )
+        levels = [difficulty] if isinstance(difficulty, int) else difficulty
+        if problems == "procedural":
+            self.source: Any = ProceduralProblems(areas, levels)
+        elif isinstance(problems, ProblemSet):
+            self.source = problems
+        elif isinstance(problems, (str, Path)) or problems is not None:
+            self.source = load_problems(problems, question_key, answer_key)
+        else:
+            raise ValueError("problems must be 'procedural', a path, rows or a dataset")
+        if levels is not None and any(lvl not in LEVELS for lvl in levels):
+            raise ValueError(f"difficulty must be in {LEVELS}, got {difficulty!r}")
+        self.max_turns, self.output_chars, self.warm_pool = max_turns, output_chars, warm_pool
+        self.limits = SandboxLimits(wall_time=float(cell_timeout), memory_mb=memory_mb)
+        self._sandbox_kwargs = {
+            "limits": self.limits,
+            "isolation": isolation,
+            "min_isolation": min_isolation,
+        }
+        Sandbox(**self._sandbox_kwargs)  # validates isolation and min_isolation now
+        self._checker = AnswerChecker(verify_timeout, isolation)
+        self._pool: SandboxPool | None = None
+        self._box: Sandbox | None = None
+        self.problem = Problem("", "")
+
+    # ------------------------------------------------------------------ episode
+    def _new_sandbox(self) -> Sandbox:
+        if self.warm_pool and self._pool is None:
+            self._pool = SandboxPool(self.warm_pool, **self._sandbox_kwargs)
+        if self._pool is not None:
+            return self._pool.acquire()
+        return Sandbox(**self._sandbox_kwargs).start()
+
+    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        self.problem = self.source.sample(self.np_random)
+        if self._box is not None:
+            self._box.close()
+            self._box = None
+        try:
+            self._box = self._new_sandbox()
+        except IsolationError:
+            raise  # fail closed: min_isolation cannot be met on this host
+        except Exception:  # noqa: BLE001 - transient (e.g. out of fds): the first cell retries
+            self._box = None
+        prompt = (
+            "Solve the math problem. You can run Python: put code in a ```python block and "
+            "it runs in a persistent sandboxed session (variables survive between turns; no "
+            "network). What it prints, and the value of a final expression, comes back in "
+            "the next message. Give the final answer in your own words as \\boxed{...}; "
+            "that ends the episode. Answers must be exact (an integer, a fraction such as "
+            f"3/4, or an expression). You have {self.max_turns} turns; each cell may run "
+            f"{self.limits.wall_time:g} s."
+        )
+        info = {
+            "system_prompt": prompt,
+            "problem_id": self.problem.id,
+            "area": self.problem.area,
+            "level": self.problem.level,
+            "isolation": self._box.isolation if self._box is not None else None,
+        }
+        return self.problem.question, info
+
+    def _budget_spent(self) -> bool:
+        return self.turn >= self.max_turns
+
+    def _play_turn(self, action: str) -> TurnOutcome:
+        out_of_turns = self._budget_spent()
+        # the answer is read from the prose only: a \boxed{} inside code is code
+        answer, boxed_problem = extract_boxed(_FENCED_RE.sub(" ", action))
+        codes = [c for c in extract_code_blocks(action, _CODE_LANGUAGES) if c.strip()]
+        extra: dict[str, Any] = {
+            "code": [],
+            "code_ran": False,
+            "code_error": None,
+            "output_chars": 0,
+            "timed_out": False,
+            "sandbox_restarted": False,
+            "isolation": self._box.isolation if self._box is not None else None,
+            "answer": answer,
+            "correct": None,
+        }
+        if answer is not None:
+            grade = self._checker.check(answer, self.problem.answer)
+            extra.update(correct=grade.correct, grading=grade.method)
+            verdict = "correct" if grade.correct else "incorrect"
+            reward = 1.0 if grade.correct else 0.0
+            return TurnOutcome(
+                f"Your final answer {answer} is {verdict}.",
+                reward=reward,
+                score=reward,
+                success=grade.correct,
+                terminated=True,
+                metrics={"correct": float(grade.correct), "cells": 0},
+                extra=extra,
+            )
+        if not codes:
+            error = (
+                boxed_problem or "the reply has neither a ```python block nor a \\boxed{} answer"
+            )
+            text = (
+                f"Invalid reply: {error}. Write Python in a ```python block to compute, or "
+                "give your final answer as \\boxed{...}."
+            )
+            return self.invalid_action(error, text, truncated=out_of_turns, extra=extra)
+        parts, results = [], []
+        for i, code in enumerate(codes):
+            result = self._execute(code)
+            results.append(result)
+            parts.append(self._render_cell(result, i + 1 if len(codes) > 1 else None))
+        first_error = next((r.error for r in results if r.error), None)
+        output_chars = sum(len(r.output) for r in results)
+        seconds = sum(r.seconds for r in results)
+        extra.update(
+            code=codes,
+            code_ran=all(r.ok for r in results),
+            code_error=first_error,
+            output_chars=output_chars,
+            timed_out=any(r.timed_out for r in results),
+            sandbox_restarted=any(r.restarted for r in results),
+            isolation=self._box.isolation if self._box is not None else None,
+        )
+        text = "\n".join(parts)
+        if out_of_turns:
+            text += "\nNo turns left: the episode ends without a final answer."
+        return TurnOutcome(
+            text,
+            truncated=out_of_turns,
+            metrics={
+                "cells": len(codes),
+                "errors": sum(1 for r in results if not r.ok),
+                "output_chars": output_chars,
+                "exec_seconds": seconds,
+            },
+            cost={"executions": len(codes), "exec_seconds": seconds},
+            extra=extra,
+        )
+
+    def _execute(self, code: str) -> CellResult:
+        try:
+            if self._box is None:
+                self._box = self._new_sandbox()
+            return self._box.run(code)
+        except Exception as exc:  # noqa: BLE001 - a host failure must not escape step()
+            return CellResult("", f"the sandbox could not run the code: {exc}", False)
+
+    def _render_cell(self, result: CellResult, index: int | None) -> str:
+        budget = self.output_chars
+        head = f"Cell {index}:\n" if index is not None else ""
+        body = truncate_text(result.output, budget) if result.output else ""
+        text = head + ("```output\n" + body + ("" if body.endswith("\n") else "\n") + "```")
+        if not body:
+            text = head + "(no output)"
+        if result.error:
+            text += "\n```error\n" + truncate_text(result.error, budget // 2).rstrip() + "\n```"
+        if result.restarted:
+            text += "\nThe Python session was restarted: earlier variables are gone."
+        return text
+
+    def _close_resources(self) -> None:
+        for resource in (self._box, self._pool, self._checker):
+            if resource is not None:
+                resource.close()
+        self._box = self._pool = None

@@ -1,0 +1,117 @@
+"""Step and reset time of TextWorld-Custom-v0 and ALFWorld-v0 against raw ``textworld``.
+
+Both sides play the same game with the same commands in the same process: the raw side
+calls ``textworld.start(...)``'s ``reset``/``step`` with the information the environment
+requests; the environment side calls ``reset``/``step`` of the Gymnasium environment
+(reply parsing, text cleaning, info). Target: env step <= 1.2x raw step.
+
+    PYTHONPATH=$PWD python benchmarks/textgames.py [--episodes 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import gymnasium as gym
+
+import agent_envs  # noqa: F401  (registers the ids)
+
+
+def _time_engine_calls(engine) -> list[float]:
+    """Record the duration of each ``engine.step`` call in the returned list."""
+    durations: list[float] = []
+    step = engine.step
+
+    def timed(command):
+        t = time.perf_counter()
+        try:
+            return step(command)
+        finally:
+            durations.append(time.perf_counter() - t)
+
+    engine.step = timed
+    return durations
+
+
+def _time_both(engine, env: gym.Env, commands: list[str], episodes: int, options: dict) -> dict:
+    """Median reset and step seconds, raw and env, alternating episodes so drift hits both."""
+    times: dict[str, list[float]] = {
+        "raw reset": [],
+        "raw step": [],
+        "env reset": [],
+        "env step": [],
+        "overhead": [],  # env step minus the engine step it made, measured in the same call
+    }
+    for episode in range(episodes):
+        t = time.perf_counter()
+        engine.reset()
+        times["raw reset"].append(time.perf_counter() - t)
+        for command in commands:
+            t = time.perf_counter()
+            engine.step(command)
+            times["raw step"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        env.reset(seed=episode, options=options)
+        times["env reset"].append(time.perf_counter() - t)
+        inner = _time_engine_calls(env.unwrapped._engine)
+        for command in commands:
+            reply = f"I will do this next.\n<command>{command}</command>"
+            t = time.perf_counter()
+            env.step(reply)
+            times["env step"].append(time.perf_counter() - t)
+            times["overhead"].append(times["env step"][-1] - inner[-1])
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def _report(name: str, times: dict[str, float]) -> None:
+    for label in ("reset", "step"):
+        r, e = times[f"raw {label}"], times[f"env {label}"]
+        print(
+            f"{name:<22} {label:<5}  raw {r * 1e3:8.2f} ms   env {e * 1e3:8.2f} ms   ratio {e / r:5.2f}x"
+        )
+    print(f"{name:<22} env overhead per step (same call): {times['overhead'] * 1e3:.3f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=20)
+    args = parser.parse_args()
+    import textworld
+
+    from agent_envs.textgames.alfworld_generator import open_alfworld_game
+
+    cache = tempfile.mkdtemp(prefix="bench-textgames-")
+
+    env = gym.make("TextWorld-Custom-v0", difficulty="w2-o3-q4", cache_dir=cache, num_games=1)
+    env.reset(seed=0)  # generates the game (not timed)
+    game, commands = env.unwrapped._game_path, env.unwrapped.walkthrough()
+    infos = textworld.EnvInfos(
+        admissible_commands=True, max_score=True, score=True, won=True, lost=True, objective=True
+    )
+    engine = textworld.start(str(game), request_infos=infos)
+    _report(
+        "TextWorld-Custom-v0", _time_both(engine, env, commands, args.episodes, {"game_index": 0})
+    )
+    engine.close()
+    env.close()
+
+    env = gym.make(
+        "ALFWorld-v0",
+        task_types=("pick_heat_then_place_in_recep",),
+        cache_dir=cache,
+        num_generated=1,
+    )
+    env.reset(seed=0)
+    game, commands = env.unwrapped.task.game_file, env.unwrapped.walkthrough()
+    episodes = max(2, args.episodes // 4)
+    engine = open_alfworld_game(game)
+    _report("ALFWorld-v0", _time_both(engine, env, commands, episodes, {"task_index": 0}))
+    engine.close()
+    env.close()
+
+
+if __name__ == "__main__":
+    main()

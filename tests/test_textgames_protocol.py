@@ -1,0 +1,165 @@
+"""Text games without the engines: reply parsing, the game cache, presets and seeds."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import pytest
+
+from agent_envs.textgames.alfworld_data import describe_task, find_tasks
+from agent_envs.textgames.alfworld_generator import generate_task
+from agent_envs.textgames.alfworld_scenes import TASK_TYPES
+from agent_envs.textgames.cache import GameCache, default_cache_dir
+from agent_envs.textgames.commands import MAX_COMMAND_LENGTH, extract_command
+from agent_envs.textgames.tw_games import SPLITS, game_seed, resolve_settings
+
+
+@pytest.mark.parametrize(
+    "reply, command",
+    [
+        ("go north", "go north"),
+        ("  Take the KEY.  ", "take the key"),
+        ("Let me think.\nThe door is closed.\nopen door", "open door"),
+        ("<command>go west</command> then maybe <command>go east</command>", "go east"),
+        ("reasoning\n```\ntake apple 1 from fridge 1\n```\n", "take apple 1 from fridge 1"),
+        ("I will act.\n**Action:** look\nthat is all", "look"),
+        ("Command: inventory", "inventory"),
+    ],
+)
+def test_command_is_found_where_the_protocol_says(reply, command):
+    assert extract_command(reply) == (command, "")
+
+
+@pytest.mark.parametrize(
+    "reply, fragment",
+    [
+        ("", "empty"),
+        ("<command>   </command>", "empty"),
+        ("<command>go north\ngo south</command>", "2 lines"),
+        ("<command>" + "x" * (MAX_COMMAND_LENGTH + 1) + "</command>", "characters"),
+        ("<command>ouvrir la fenêtre</command>", "cannot read"),
+        ("\\boxed{", "cannot read"),
+        ("...", "empty after removing punctuation"),
+    ],
+)
+def test_unusable_replies_get_a_reason(reply, fragment):
+    command, error = extract_command(reply)
+    assert command is None and fragment in error
+
+
+def test_non_text_reply_is_refused():
+    assert extract_command(None)[0] is None
+
+
+def _build_slowly(folder: Path, log: str) -> None:
+    with open(log, "a") as handle:
+        handle.write("built\n")
+    time.sleep(0.3)  # widen the race window
+    (folder / "game.bin").write_bytes(b"\x00game" * 1000)
+
+
+def _get(root: str, log: str) -> str:
+    entry = GameCache(root).get("race-1", lambda folder: _build_slowly(folder, log))
+    return (entry / "game.bin").read_bytes().hex()[:20]
+
+
+def test_cache_concurrent_builders_share_one_whole_entry(tmp_path):
+    log = str(tmp_path / "log.txt")
+    ctx = mp.get_context("fork")
+    with ctx.Pool(3) as pool:
+        results = pool.starmap(_get, [(str(tmp_path / "c"), log)] * 3)
+    assert len(set(results)) == 1
+    assert Path(log).read_text().count("built") == 1  # the lock made the others wait
+    cache = GameCache(tmp_path / "c")
+    assert cache.is_valid("race-1")
+    assert not [p for p in (tmp_path / "c").iterdir() if p.is_dir() and p.name != "race-1"]
+
+
+def test_cache_rebuilds_a_corrupted_or_truncated_entry(tmp_path):
+    builds = []
+
+    def build(folder):
+        builds.append(1)
+        (folder / "game.z8").write_bytes(b"z" * 100)
+        (folder / "game.json").write_text("{}")
+
+    cache = GameCache(tmp_path)
+    entry = cache.get("g", build)
+    assert cache.get("g", build) == entry and len(builds) == 1  # reused
+    (entry / "game.z8").write_bytes(b"z" * 50)  # truncated
+    assert not cache.is_valid("g")
+    cache.get("g", build)
+    assert len(builds) == 2 and (entry / "game.z8").read_bytes() == b"z" * 100
+    (entry / "MANIFEST.json").write_text("{not json")
+    cache.get("g", build)
+    assert len(builds) == 3 and cache.is_valid("g")
+
+
+def test_failed_build_leaves_no_entry(tmp_path):
+    def build(folder):
+        (folder / "partial").write_text("half")
+        raise RuntimeError("compiler crashed")
+
+    cache = GameCache(tmp_path)
+    with pytest.raises(RuntimeError, match="compiler crashed"):
+        cache.get("broken", build)
+    assert not cache.is_valid("broken") and not (tmp_path / "broken").exists()
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_cache_rejects_path_like_keys(tmp_path):
+    with pytest.raises(ValueError):
+        GameCache(tmp_path).path("../escape")
+
+
+def test_cache_dir_follows_the_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("AGENT_ENVS_CACHE", str(tmp_path))
+    assert default_cache_dir("textworld") == tmp_path / "textworld"
+
+
+def test_presets_and_knobs():
+    assert resolve_settings("Custom", "w3-o5-q2", {}) == {
+        "world_size": 3,
+        "nb_objects": 5,
+        "quest_length": 2,
+    }
+    assert resolve_settings("Cooking", "hard", {"go": 12})["go"] == 12
+    for bad in [("Custom", "impossible", {}), ("Treasure", "easy", {"level": 31})]:
+        with pytest.raises(ValueError):
+            resolve_settings(*bad)
+    with pytest.raises(ValueError, match="no setting"):
+        resolve_settings("Treasure", "easy", {"quest_length": 3})
+    with pytest.raises(ValueError):
+        resolve_settings("Nope", None, {})
+
+
+def test_split_seeds_are_disjoint():
+    seeds = {split: {game_seed(split, i) for i in range(500)} for split in SPLITS}
+    assert not seeds["train"] & seeds["test"] and not seeds["train"] & seeds["valid"]
+    assert not seeds["valid"] & seeds["test"]
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_generated_alfworld_tasks_are_seeded(task_type):
+    first, again = generate_task(task_type, 11), generate_task(task_type, 11)
+    assert first == again
+    assert generate_task(task_type, 12).problem != first.problem
+    assert describe_task(first.traj_data) in first.traj_data["turk_annotations"]["anns"][0].values()
+    assert first.walkthrough, "every generated task ships a solution"
+
+
+def test_find_tasks_reads_the_alfworld_layout(tmp_path):
+    trial = tmp_path / "json_2.1.1" / "train" / "pick_and_place_simple-Mug-None-Desk-1" / "trial_1"
+    trial.mkdir(parents=True)
+    (trial / "traj_data.json").write_text(json.dumps({"task_type": "pick_and_place_simple"}))
+    (trial / "game.tw-pddl").write_text("{}")
+    movable = tmp_path / "json_2.1.1" / "train" / "pick_and_place_with_movable_recep-A-B-C-1" / "t"
+    movable.mkdir(parents=True)
+    (movable / "traj_data.json").write_text("{}")
+    (movable / "game.tw-pddl").write_text("{}")
+    assert find_tasks(tmp_path, "train") == [trial]
+    assert find_tasks(tmp_path, "train", ("look_at_obj_in_light",)) == []
+    assert find_tasks(tmp_path, "valid_seen") == []

@@ -1,0 +1,181 @@
+"""TextWorld-*-v0 with real generated games (needs the ``textworld`` extra)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+pytest.importorskip("textworld")
+
+import agent_envs  # noqa: E402,F401  (registers the ids)
+from agent_envs.core import GARBAGE_ACTIONS, check_text_env  # noqa: E402
+from agent_envs.textgames import TextWorldEnv  # noqa: E402
+from agent_envs.textgames.cache import GameCache  # noqa: E402
+
+pytestmark = pytest.mark.textworld
+IDS = ["TextWorld-Custom-v0", "TextWorld-Treasure-v0", "TextWorld-Cooking-v0", "TextWorld-Coin-v0"]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    """One cache per test session: each game is generated once for all tests."""
+    return str(tmp_path_factory.mktemp("tw-cache"))
+
+
+def _make(cache_dir, env_id="TextWorld-Custom-v0", **kw):
+    return gym.make(env_id, cache_dir=cache_dir, num_games=kw.pop("num_games", 1), **kw)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", IDS)
+def test_contract(env_id, cache_dir):
+    check_text_env(lambda: _make(cache_dir, env_id), ["look", "inventory", "go north"])
+
+
+def test_walkthrough_wins_with_max_score(cache_dir):
+    env = _make(cache_dir, difficulty="w2-o3-q4")
+    obs, info = env.reset(seed=0)
+    assert info["objective"] and "TextWorld" not in obs[:40] and "$$" not in obs
+    total, steps = 0.0, env.unwrapped.walkthrough()
+    assert steps
+    for i, command in enumerate(steps):
+        reply = f"Step {i}: I will do this.\n<command>{command}</command>"
+        obs, reward, terminated, truncated, info = env.step(reply)
+        assert info["action_valid"] and info["command"] == command.lower()
+        total += reward
+    assert terminated and not truncated and info["won"] and info["success"]
+    assert total == info["max_score"] == info["game_score"] and info["score"] == 1.0
+    assert "RESTART" not in obs and not obs.rstrip().endswith(">")
+    env.close()
+
+
+def test_same_seed_same_game_and_splits_differ(cache_dir):
+    def first_obs(split, seed):
+        env = _make(cache_dir, split=split)
+        obs, info = env.reset(seed=seed)
+        env.close()
+        return obs, info["objective"]
+
+    assert first_obs("train", 3) == first_obs("train", 3)
+    assert first_obs("train", 0) != first_obs("test", 0)  # game 0 of each split differs
+
+
+def test_garbage_and_system_commands_are_explained(cache_dir):
+    env = _make(cache_dir, max_turns=100)
+    env.reset(seed=0)
+    for reply in list(GARBAGE_ACTIONS) + ["quit", "<command>restart</command>"]:
+        obs, reward, terminated, truncated, info = env.step(reply)
+        assert not terminated and not truncated
+        if not info["action_valid"]:
+            assert obs.startswith("Invalid reply:") and info["action_error"] and reward == 0.0
+    obs, *_, info = env.step("<command>quit</command>")
+    assert not info["action_valid"] and "not allowed" in info["action_error"]
+    obs, reward, terminated, truncated, info = env.step("dance wildly")
+    assert info["action_valid"] and not info["command_admissible"] and reward == 0.0
+    env.close()
+
+
+def test_turn_budget_truncates(cache_dir):
+    env = _make(cache_dir, max_turns=2)
+    env.reset(seed=0)
+    assert env.step("look")[3] is False
+    *_, terminated, truncated, info = env.step("xyzzy\nfoo\n<command></command>")
+    assert truncated and not terminated and not info["action_valid"]
+    env.close()
+
+
+def test_fork_replays_and_stays_independent(cache_dir):
+    env = _make(cache_dir).unwrapped
+    env.reset(seed=0)
+    steps = env.walkthrough()
+    env.step(steps[0])
+    twin = env.fork()
+    for command in steps[1:]:
+        *_, terminated, _, info = twin.step(command)
+    assert terminated and info["won"]
+    assert env.turn == 1 and not env.step("look")[4]["won"]
+    twin.close()
+    env.close()
+
+
+def test_engine_failure_restarts_the_game_in_place(cache_dir):
+    env = _make(cache_dir).unwrapped
+    env.reset(seed=0)
+    steps = env.walkthrough()
+    env.step(steps[0])
+    engine = env._engine
+
+    def broken(command):
+        raise RuntimeError("interpreter crashed")
+
+    engine.step = broken  # inject a crash into the running engine
+    obs, reward, terminated, truncated, info = env.step(steps[1])
+    assert not info["action_valid"] and "restarted" in info["action_error"] and not terminated
+    assert env._engine is not engine  # a fresh engine replayed the first command
+    for command in steps[1:]:
+        *_, terminated, _, info = env.step(command)
+    assert terminated and info["won"]
+    env.close()
+
+
+def test_optional_sections_and_admissible_commands(cache_dir):
+    env = _make(
+        cache_dir, include_description=True, include_inventory=True, show_admissible_commands=True
+    )
+    obs, info = env.reset(seed=0)
+    assert "[Room]" in obs and "[Inventory]" in obs and "Admissible commands:" in obs
+    assert "look" in info["admissible_commands"] and info["max_score"] >= 1
+    env.close()
+
+
+def test_async_vector_env(cache_dir):
+    envs = gym.make_vec(
+        "TextWorld-Custom-v0",
+        2,
+        vectorization_mode="async",
+        cache_dir=cache_dir,
+        num_games=1,
+    )
+    try:
+        obs, info = envs.reset(seed=[0, 1])
+        assert len(obs) == 2 and all(isinstance(o, str) and o for o in obs)
+        obs, rewards, terminated, truncated, info = envs.step(
+            ["look", "<command>inventory</command>"]
+        )
+        assert list(info["action_valid"]) == [True, True]
+    finally:
+        envs.close()
+
+
+def test_cache_is_reused_and_a_corrupted_game_is_regenerated(cache_dir):
+    env = TextWorldEnv("Custom", cache_dir=cache_dir, num_games=1)
+    env.reset(seed=0)
+    game = env._game_path
+    stamp = game.stat().st_mtime_ns
+    env.close()
+    again = TextWorldEnv("Custom", cache_dir=cache_dir, num_games=1)
+    again.reset(seed=0)
+    assert again._game_path == game and game.stat().st_mtime_ns == stamp  # not regenerated
+    steps = again.walkthrough()
+    again.close()
+    game.write_bytes(game.read_bytes()[:1000])  # a truncated, corrupted game file
+    assert not GameCache(cache_dir).is_valid(game.parent.name)
+    fixed = TextWorldEnv("Custom", cache_dir=cache_dir, num_games=1)
+    fixed.reset(seed=0)
+    assert GameCache(cache_dir).is_valid(game.parent.name)
+    for command in steps:
+        *_, terminated, _, info = fixed.step(command)
+    assert terminated and info["won"]
+    fixed.close()
+
+
+def test_bad_arguments_raise():
+    for kwargs in [
+        {"kind": "Zork"},
+        {"split": "dev"},
+        {"difficulty": "w0-o1-q1"},
+        {"max_turns": 0},
+        {"num_games": 0},
+    ]:
+        with pytest.raises(ValueError):
+            TextWorldEnv(**kwargs)
