@@ -15,6 +15,10 @@ __all__ = ["main", "SUBCOMMANDS"]
 #: name -> (module exposing ``add_arguments(parser)`` and ``run(args) -> int``, help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("agent_envs.bench.cli", "run policies on an id; write a summary table and plots"),
+    "train": (
+        "agent_envs.train.command",
+        "train an LLM policy on an id (GRPO, TL-GRPO, GTPO, RLOO, PPO)",
+    ),
 }
 
 

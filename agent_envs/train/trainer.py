@@ -1,0 +1,307 @@
+"""``Trainer``: rollouts, advantages and clipped policy-gradient updates, step by step."""
+
+from __future__ import annotations
+
+import copy
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent_envs.train.algorithms import (
+    similarity_shaped_rewards,
+    token_advantages,
+    turn_advantages,
+)
+from agent_envs.train.checkpoint import CHECKPOINT_DIR, load_trainer_state, save_checkpoint
+from agent_envs.train.config import TrainConfig
+from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
+from agent_envs.train.policy import load_policy, resolve_device
+from agent_envs.train.rollout import (
+    Sample,
+    Sampler,
+    episode_stats,
+    mean_or_nan,
+    play_groups,
+    play_turn_groups,
+)
+from agent_envs.train.run_log import RunLog, plot_learning_curve
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """The reference trainer: one :meth:`step` = rollouts, advantages, ``epochs`` updates.
+
+    Example:
+        >>> cfg = TrainConfig(model="tiny", algo="grpo", group_size=2, max_new_tokens=3,
+        ...                   max_turns=1, env_kwargs={"high": 9}, system_prompt="")
+        >>> trainer = Trainer(cfg)
+        >>> row = trainer.step()
+        >>> row["step"], row["agent_tokens"] > 0
+        (1, True)
+    """
+
+    def __init__(self, config: TrainConfig, *, model: Any = None, tokenizer: Any = None) -> None:
+        import gymnasium as gym
+        import torch
+
+        import agent_envs  # noqa: F401  (registers the ids)
+
+        config.validate()
+        if (model is None) != (tokenizer is None):
+            raise ValueError("pass both model and tokenizer, or neither (config.model is loaded)")
+        self.cfg = cfg = config
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        if cfg.cpu_threads is not None:
+            torch.set_num_threads(cfg.cpu_threads)
+        self.device, self.autocast = resolve_device(cfg.device, cfg.dtype)
+        if model is None:
+            model, tokenizer = load_policy(cfg.model)
+        self.reference = None
+        if cfg.kl_coef > 0:  # frozen copy of the starting policy
+            self.reference = copy.deepcopy(model).to(self.device).eval().requires_grad_(False)
+        ckpt = Path(cfg.out_dir) / CHECKPOINT_DIR if cfg.out_dir else None
+        resuming = bool(cfg.resume and ckpt and ckpt.exists())
+        if resuming:
+            model = type(model).from_pretrained(ckpt, dtype=torch.float32)
+        self.model, self.tokenizer = model.to(self.device), tokenizer
+        self.value_head = None
+        params = list(self.model.parameters())
+        if cfg.algo == "ppo":
+            hidden = self.model.config.get_text_config().hidden_size
+            self.value_head = torch.nn.Linear(hidden, 1).to(self.device)
+            torch.nn.init.zeros_(self.value_head.weight)
+            torch.nn.init.zeros_(self.value_head.bias)
+            params += list(self.value_head.parameters())
+        self.params = params
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sampler = Sampler(
+            self.model,
+            tokenizer,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            autocast_dtype=self.autocast,
+        )
+        n_envs = cfg.groups_per_step * (1 if cfg.algo == "tl-grpo" else cfg.group_size)
+        self.envs = [gym.make(cfg.env_id, **cfg.env_kwargs) for _ in range(n_envs)]
+        self.step_count = 0
+        self.log = RunLog(cfg.out_dir, resume=resuming) if cfg.out_dir else None
+        if resuming:
+            state = load_trainer_state(ckpt)
+            self.step_count = state["step"]
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.value_head is not None:
+                self.value_head.load_state_dict(state["value_head"])
+            self.log.truncate(self.step_count)
+
+    # ------------------------------------------------------------------ rollouts
+    def _seeds(self, step: int, n: int, stream: int = 0) -> list[int]:
+        rng = np.random.default_rng([self.cfg.seed, stream, step])
+        return [int(s) for s in rng.integers(0, 2**31 - 1, size=n)]
+
+    def rollout(self, step: int) -> tuple[list[Sample], list[Sample]]:
+        """``(training samples, episodes)`` for one step (the same list except for TL-GRPO)."""
+        cfg = self.cfg
+        seeds = self._seeds(step, cfg.groups_per_step)
+        self.model.eval()
+        kw = dict(
+            group_size=cfg.group_size, max_turns=cfg.max_turns, system_prompt=cfg.system_prompt
+        )
+        if cfg.algo == "tl-grpo":
+            return play_turn_groups(self.envs, seeds, self.sampler, **kw)
+        episodes = play_groups(self.envs, seeds, self.sampler, **kw)
+        return [e for e in episodes if e.turn_rewards], episodes
+
+    def evaluate(self, episodes: int = 16, *, seed_stream: int = 1) -> dict[str, float]:
+        """Mean turn reward, episode return and success of the current policy (sampled).
+
+        Evaluation tasks come from their own seed stream, so they are the same before and
+        after training and differ from the training tasks.
+        """
+        import gymnasium as gym
+
+        cfg = self.cfg
+        envs = [gym.make(cfg.env_id, **cfg.env_kwargs) for _ in range(episodes)]
+        self.model.eval()
+        played = play_groups(
+            envs,
+            self._seeds(0, episodes, seed_stream),
+            self.sampler,
+            group_size=1,
+            max_turns=cfg.max_turns,
+            system_prompt=cfg.system_prompt,
+        )
+        for env in envs:
+            env.close()
+        return episode_stats(played)
+
+    # ------------------------------------------------------------------ updates
+    def _forward(self, batch: list[Sample], model: Any, hidden: bool = False) -> tuple[Any, Any]:
+        import torch
+
+        ids = pad_sequences([s.conv.ids for s in batch], self.sampler.pad_id, torch.long)
+        attention = pad_sequences([[1] * len(s.conv.ids) for s in batch], 0, torch.long)
+        return token_logprobs(
+            model,
+            ids.to(self.device),
+            attention.to(self.device),
+            autocast_dtype=self.autocast,
+            hidden=hidden,
+        )
+
+    def _values(self, batch: list[Sample], last_hidden: Any) -> Any:
+        import torch
+
+        rows = [b for b, s in enumerate(batch) for _ in s.conv.value_pos]
+        cols = [p for s in batch for p in s.conv.value_pos]
+        dev = last_hidden.device
+        picked = last_hidden[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)].float()
+        return self.value_head(picked).squeeze(-1)
+
+    def update(self, samples: list[Sample]) -> dict[str, float]:
+        """Advantages and ``epochs`` clipped policy-gradient steps over ``samples``."""
+        import torch
+
+        cfg, mbs = self.cfg, self.cfg.micro_batch_size
+        if not samples:  # every episode was cut before its first reply (context too long)
+            return {"loss": 0.0, "pg_loss": 0.0, "clip_frac": 0.0, "value_loss": None,
+                    "kl_ref": None, "kl_old": 0.0, "grad_norm": 0.0}  # fmt: skip
+        batches = [samples[i : i + mbs] for i in range(0, len(samples), mbs)]
+        old, ref, values = [], [], []
+        with torch.no_grad():
+            for batch in batches:
+                logp, hidden = self._forward(batch, self.model, hidden=self.value_head is not None)
+                old.append(logp)
+                if self.reference is not None:
+                    ref.append(self._forward(batch, self.reference)[0])
+                if self.value_head is not None:
+                    values += self._values(batch, hidden).tolist()
+        turn_values, k = [], 0
+        for s in samples:
+            turn_values.append(values[k : k + s.conv.turns])
+            k += s.conv.turns
+        rewards = [s.turn_rewards for s in samples]
+        if cfg.algo == "gtpo" and cfg.similarity_coef > 0:
+            rewards = similarity_shaped_rewards(
+                rewards, [s.replies for s in samples], [s.success for s in samples],
+                [s.group for s in samples], weight=cfg.similarity_coef,
+            )  # fmt: skip
+        adv, returns = turn_advantages(
+            cfg.algo, rewards, [s.group for s in samples],
+            gamma=cfg.gamma, lam=cfg.lam, scale=cfg.scale_advantages,
+            values=turn_values if self.value_head is not None else None,
+        )  # fmt: skip
+        token_adv = [token_advantages(s.conv.turn_of, a) for s, a in zip(samples, adv, strict=True)]
+        n_tokens = max(1, sum(sum(s.conv.mask) for s in samples))
+        n_turns = max(1, sum(s.conv.turns for s in samples))
+        totals: dict[str, float] = {}
+        self.model.train()
+        for _ in range(cfg.epochs):
+            totals = dict.fromkeys(("pg", "kl", "vf", "clip", "approx_kl"), 0.0)
+            self.optimizer.zero_grad(set_to_none=True)
+            start = 0
+            for b, batch in enumerate(batches):
+                rows = slice(start, start + len(batch))
+                start += len(batch)
+                mask = pad_sequences([s.conv.mask[1:] for s in batch], 0, torch.float32)
+                a = pad_sequences([t[1:] for t in token_adv[rows]], 0.0, torch.float32)
+                mask, a = mask.to(self.device), a.to(self.device)
+                logp, hidden = self._forward(batch, self.model, hidden=self.value_head is not None)
+                pg, clip, approx = clipped_pg_terms(logp, old[b], a, mask, cfg.clip_eps)
+                loss = pg / n_tokens
+                totals["pg"] += pg.item() / n_tokens
+                totals["clip"] += clip.item() / n_tokens
+                totals["approx_kl"] += approx.item() / n_tokens
+                if self.reference is not None:
+                    kl = kl_k3(logp, ref[b], mask) / n_tokens
+                    loss = loss + cfg.kl_coef * kl
+                    totals["kl"] += kl.item()
+                if self.value_head is not None:
+                    target = torch.tensor(
+                        [r for x in returns[rows] for r in x],
+                        dtype=torch.float32,
+                        device=self.device,
+                    )
+                    vf = 0.5 * ((self._values(batch, hidden) - target) ** 2).sum() / n_turns
+                    loss = loss + cfg.vf_coef * vf
+                    totals["vf"] += vf.item()
+                loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+            self.optimizer.step()
+            totals["grad_norm"] = float(grad_norm)
+        loss_value = totals["pg"] + cfg.kl_coef * totals["kl"] + cfg.vf_coef * totals["vf"]
+        return {
+            "loss": loss_value, "pg_loss": totals["pg"], "clip_frac": totals["clip"],
+            "value_loss": totals["vf"] if self.value_head is not None else None,
+            "kl_ref": totals["kl"] if self.reference is not None else None,
+            "kl_old": totals["approx_kl"], "grad_norm": totals["grad_norm"],
+        }  # fmt: skip
+
+    # ------------------------------------------------------------------ loop
+    def step(self) -> dict[str, Any]:
+        """Play one step's rollouts, update the policy, log and return the step's numbers."""
+        start = time.perf_counter()
+        samples, episodes = self.rollout(self.step_count)
+        sample_seconds = time.perf_counter() - start
+        stats = self.update(samples)
+        self.step_count += 1
+        seconds = time.perf_counter() - start
+        tokens = sum(sum(s.conv.mask) for s in samples)
+        row = {
+            "step": self.step_count,
+            **episode_stats(episodes),
+            "turn_reward": mean_or_nan([r for s in samples for r in s.turn_rewards]),
+            **stats,
+            "agent_tokens": tokens,
+            "tokens_per_s": tokens / seconds,
+            "sample_tokens_per_s": tokens / max(sample_seconds, 1e-9),
+            "seconds": seconds,
+        }
+        if self.log is not None:
+            self.log.write(row)
+        if not self.cfg.quiet:
+            kl = "" if row["kl_ref"] is None else f" kl {row['kl_ref']:.4f}"
+            print(
+                f"[{self.cfg.algo}] step {self.step_count}/{self.cfg.steps} reward "
+                f"{row['turn_reward']:.3f} return {row['episode_return']:.3f} success "
+                f"{row['success']:.2f} loss {row['loss']:.4f}{kl} {row['tokens_per_s']:.0f} tok/s",
+                file=sys.stderr, flush=True,
+            )  # fmt: skip
+        return row
+
+    def train(self, steps: int | None = None) -> list[dict[str, Any]]:
+        """Run until ``steps`` (default ``config.steps``) steps are done; save and plot."""
+        steps = self.cfg.steps if steps is None else steps
+        rows = []
+        while self.step_count < steps:
+            rows.append(self.step())
+            if self.cfg.save_every and self.step_count % self.cfg.save_every == 0:
+                self.save()
+        if self.cfg.out_dir:
+            self.save()
+            title = f"{self.cfg.algo} on {self.cfg.env_id} ({self.cfg.model})"
+            plot_learning_curve(
+                self.log.rows(), Path(self.cfg.out_dir) / "learning_curve.png", title
+            )
+        return rows
+
+    def save(self) -> Path:
+        """Write ``OUT/checkpoint`` (policy, tokenizer, optimizer, value head, RNG states)."""
+        state = {
+            "step": self.step_count,
+            "optimizer": self.optimizer.state_dict(),
+            "value_head": None if self.value_head is None else self.value_head.state_dict(),
+        }
+        return save_checkpoint(self.cfg.out_dir, model=self.model, tokenizer=self.tokenizer,
+                               state=state, config=self.cfg.to_dict())  # fmt: skip
+
+    def close(self) -> None:
+        """Close the environments."""
+        for env in self.envs:
+            env.close()
