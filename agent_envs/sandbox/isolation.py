@@ -109,6 +109,12 @@ def worker_argv(
         argv += ["--ro-bind-try", path, path]
     for path in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         argv += ["--ro-bind-try", path, path]
+    # the private /tmp comes before the interpreter's binds: a venv under /tmp (a CI
+    # checkout, say) would otherwise be hidden by the tmpfs mounted over it
+    argv += ["--proc", "/proc", "--dev", "/dev"]  # before /dev/shm, which lives on it
+    size = str(tmpfs_mb * 1024 * 1024)
+    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # multiprocessing
     made: set[str] = set()
     for root in _python_roots():
         if any(root == s or root.startswith(s + "/") for s in system):
@@ -117,14 +123,10 @@ def worker_argv(
         parts = root.strip("/").split("/")[:-1]
         for i in range(1, len(parts) + 1):
             parent = "/" + "/".join(parts[:i])
-            if parent not in made:
+            if parent not in made and parent not in ("/tmp", "/dev/shm"):
                 made.add(parent)
                 argv += ["--perms", "0755", "--dir", parent]
         argv += ["--ro-bind-try", root, root]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
-    size = str(tmpfs_mb * 1024 * 1024)
-    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
-    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # multiprocessing
     argv += ["--bind", workdir, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
     for key, value in _sandbox_env().items():
         argv += ["--setenv", key, value]
