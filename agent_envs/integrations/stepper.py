@@ -59,6 +59,8 @@ class EpisodeStepper:
         self._trajectory: Trajectory | None = None
         self._observation: Any = None
         self._finished = False
+        #: The ``info`` returned by the last ``env.reset`` (tool schemas, conditions...).
+        self.reset_info: dict[str, Any] = {}
 
     @property
     def trajectory(self) -> Trajectory:
@@ -92,6 +94,7 @@ class EpisodeStepper:
             env_version=spec.version if spec is not None else None,
         )
         self._observation = observation
+        self.reset_info = dict(info) if isinstance(info, dict) else {}
         self._finished = False
         self._check_budget()
         return self.prompt
