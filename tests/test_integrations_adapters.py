@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import zlib
 
 import gymnasium as gym
@@ -280,3 +281,48 @@ def test_env_reward_multi_turn_and_arguments():
         EnvReward("Toy-GuessNumber-v0", aggregate="mean")
     text_rows = prompt_rows("Toy-GuessNumber-v0", [0], conversational=False)
     assert isinstance(text_rows[0]["prompt"], str) and "Guess" in text_rows[0]["prompt"]
+
+
+def test_openrlhf_agent_concurrent_samples_match_local():
+    import torch
+
+    from agent_envs.integrations import OpenRLHFAgent
+
+    seeds = [0, 1, 2]
+
+    async def sample(seed):
+        agent = OpenRLHFAgent("Toy-GuessNumber-v0", feedback_template="<u>{observation}</u>")
+        label = json.dumps({"seed": seed})
+        rows = prompt_rows("Toy-GuessNumber-v0", [seed])
+        messages = list(rows[0]["prompt"])
+        await agent.reset({"observation": "prompt", "label": label})
+        rewards, feedbacks, done = [], [], False
+        while not done:
+            action = bisect_policy(messages)
+            out = await agent.step(
+                {"observation_text": "...", "action_text": action, "label": label}
+            )
+            assert isinstance(out["rewards"], torch.Tensor)
+            rewards.append(float(out["rewards"]))
+            feedbacks.append(out["environment_feedback"])
+            done = out["done"]
+            observation = agent.trajectory.turns[-1].observation
+            messages += [
+                {"role": "assistant", "content": action},
+                {"role": "user", "content": observation},
+            ]
+        return comparable(agent.trajectory), rewards, feedbacks
+
+    async def main():
+        return await asyncio.gather(*(sample(s) for s in seeds))
+
+    results = asyncio.run(main())
+    expected = local("Toy-GuessNumber-v0", bisect_policy, seeds)
+    assert [r[0] for r in results] == expected
+    for (_, rewards, feedbacks), exp in zip(results, expected, strict=True):
+        assert rewards == pytest.approx([t["reward"] for t in exp["turns"]])
+        assert feedbacks[-1] == "" and feedbacks[0] == f"<u>{exp['turns'][0]['observation']}</u>"
+    with pytest.raises(ValueError, match="seed"):
+        asyncio.run(OpenRLHFAgent("Toy-GuessNumber-v0").reset({"label": "not json"}))
+    with pytest.raises(ValueError, match="observation"):
+        OpenRLHFAgent("Toy-GuessNumber-v0", feedback_template="no hole")

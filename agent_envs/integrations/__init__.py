@@ -8,12 +8,14 @@ only by :mod:`agent_envs.integrations.ray_rollouts` when a pool is built.
 * :class:`AsyncTextEnv`, :class:`EnvPool`: ``await reset/step`` in a thread pool;
 * :class:`MessagesEnv`: OpenAI messages in/out, SkyRL ``BaseTextEnv`` shape;
 * :class:`VerlInteraction`: verl's multi-turn ``BaseInteraction`` shape;
+* :class:`OpenRLHFAgent`: OpenRLHF's agent ``reset``/``step`` shape;
 * :class:`EnvReward`, :func:`prompt_rows`: TRL ``GRPOTrainer`` reward functions;
 * ``ray_rollouts.RayRolloutPool``: distributed rollouts (import it from its module).
 """
 
 from agent_envs.integrations.async_env import AsyncPolicy, AsyncTextEnv, EnvPool, StepResult
 from agent_envs.integrations.messages_env import MessagesEnv, assistant_text
+from agent_envs.integrations.openrlhf_agent import OpenRLHFAgent
 from agent_envs.integrations.stepper import EpisodeStepper
 from agent_envs.integrations.trl_rewards import EnvReward, completion_replies, prompt_rows
 from agent_envs.integrations.verl_interaction import VerlInteraction
@@ -27,6 +29,7 @@ __all__ = [
     "MessagesEnv",
     "assistant_text",
     "VerlInteraction",
+    "OpenRLHFAgent",
     "EnvReward",
     "completion_replies",
     "prompt_rows",
