@@ -49,6 +49,7 @@ class _EnvWorker:
         self._spec = (env_id, dict(env_kwargs), list(wrappers))
         self._env = _make_env(*self._spec)
         self._slots: dict[int, Any] = {}
+        self._idle: list[Any] = [self._env]  # envs reused by stepped episodes (simulators stay up)
 
     def ping(self) -> bool:
         return True
@@ -63,7 +64,8 @@ class _EnvWorker:
 
         prompts = {}
         for key, seed in jobs:
-            stepper = EpisodeStepper(_make_env(*self._spec), max_turns=max_turns)
+            env = self._idle.pop() if self._idle else _make_env(*self._spec)
+            stepper = EpisodeStepper(env, max_turns=max_turns)
             prompts[key] = stepper.reset(seed=seed)
             self._slots[key] = stepper
         return self._collect(list(prompts))
@@ -80,17 +82,18 @@ class _EnvWorker:
             stepper = self._slots[key]
             if stepper.done:
                 out["finished"][key] = stepper.trajectory
-                stepper.env.close()
+                self._idle.append(stepper.env)
                 del self._slots[key]
             else:
                 out["prompts"][key] = stepper.prompt
         return out
 
     def close(self) -> None:
-        for stepper in self._slots.values():
-            stepper.env.close()
+        envs = {id(e): e for e in [self._env, *self._idle, *(s.env for s in self._slots.values())]}
+        for env in envs.values():
+            env.close()
         self._slots.clear()
-        self._env.close()
+        self._idle.clear()
 
 
 class RayRolloutPool:
