@@ -107,8 +107,10 @@ def test_driver_side_batched_policy(ray_session):
         remote = pool.run_batched(batch_policy, seeds)
         with pytest.raises(ValueError, match="one reply per prompt"):
             pool.run_batched(lambda prompts: ["50"], seeds)
+        again = pool.run_batched(lambda prompts: [bisect_policy(p) for p in prompts], seeds)
     expected = local("Toy-GuessNumber-v0", bisect_policy, seeds)
     assert [comparable(t) for t in remote] == [comparable(t) for t in expected]
+    assert [comparable(t) for t in again] == [comparable(t) for t in expected]
     assert batches[0] == len(seeds)  # every episode on every actor answered in one call
     assert sum(batches) == sum(len(t.turns) for t in remote)
 

@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from agent_envs.integrations.ray_worker import EnvWorker
 from agent_envs.rl.trajectory import Trajectory
 
 __all__ = ["RayRolloutPool", "RolloutError", "BatchPolicy"]
@@ -29,71 +30,6 @@ BatchPolicy = Callable[[list[list[dict[str, str]]]], list[str]]
 
 class RolloutError(RuntimeError):
     """An episode could not be played: its actor died more often than ``max_retries``."""
-
-
-def _make_env(env_id: str, env_kwargs: dict[str, Any], wrappers: Sequence[Callable]) -> Any:
-    import gymnasium as gym
-
-    import agent_envs  # noqa: F401  (registers the ids inside the actor process)
-
-    env = gym.make(env_id, **env_kwargs)
-    for wrap in wrappers:
-        env = wrap(env)
-    return env
-
-
-class _EnvWorker:
-    """The actor body: one env for whole episodes, plus slots for stepped episodes."""
-
-    def __init__(self, env_id: str, env_kwargs: dict, wrappers: Sequence[Callable]) -> None:
-        self._spec = (env_id, dict(env_kwargs), list(wrappers))
-        self._env = _make_env(*self._spec)
-        self._slots: dict[int, Any] = {}
-        self._idle: list[Any] = [self._env]  # envs reused by stepped episodes (simulators stay up)
-
-    def ping(self) -> bool:
-        return True
-
-    def run_episode(self, policy: Callable, seed: int | None, max_turns: int | None) -> Trajectory:
-        from agent_envs.rl.rollout import run_episode
-
-        return run_episode(self._env, policy, seed=seed, max_turns=max_turns)
-
-    def start(self, jobs: list[tuple[int, int | None]], max_turns: int | None) -> dict:
-        from agent_envs.integrations.stepper import EpisodeStepper
-
-        prompts = {}
-        for key, seed in jobs:
-            env = self._idle.pop() if self._idle else _make_env(*self._spec)
-            stepper = EpisodeStepper(env, max_turns=max_turns)
-            prompts[key] = stepper.reset(seed=seed)
-            self._slots[key] = stepper
-        return self._collect(list(prompts))
-
-    def step(self, replies: dict[int, str]) -> dict:
-        for key, reply in replies.items():
-            self._slots[key].step(reply)
-        return self._collect(list(replies))
-
-    def _collect(self, keys: list[int]) -> dict:
-        """Prompts of the episodes still running, trajectories of those that ended."""
-        out: dict[str, dict] = {"prompts": {}, "finished": {}}
-        for key in keys:
-            stepper = self._slots[key]
-            if stepper.done:
-                out["finished"][key] = stepper.trajectory
-                self._idle.append(stepper.env)
-                del self._slots[key]
-            else:
-                out["prompts"][key] = stepper.prompt
-        return out
-
-    def close(self) -> None:
-        envs = {id(e): e for e in [self._env, *self._idle, *(s.env for s in self._slots.values())]}
-        for env in envs.values():
-            env.close()
-        self._slots.clear()
-        self._idle.clear()
 
 
 class RayRolloutPool:
@@ -108,6 +44,13 @@ class RayRolloutPool:
     and :meth:`close` shuts Ray down only if the pool started it.
 
     Example:
+        >>> RayRolloutPool("Toy-GuessNumber-v0", num_workers=0)  # checked before Ray starts
+        Traceback (most recent call last):
+        ...
+        ValueError: num_workers must be a positive int, got 0
+
+        Starting Ray takes seconds, so the rest is not run as a doctest (the tests do):
+
         >>> pool = RayRolloutPool("Toy-GuessNumber-v0", num_workers=1,
         ...                       ray_init_kwargs={"num_cpus": 1})  # doctest: +SKIP
         >>> [t.seed for t in pool.run_episodes(lambda m: "50", seeds=[0, 1])]  # doctest: +SKIP
@@ -143,7 +86,7 @@ class RayRolloutPool:
         self._spec = (env_id, dict(env_kwargs or {}), list(wrappers))
         self.env_id = env_id
         self.max_retries = max_retries
-        self._remote_cls = ray.remote(num_cpus=num_cpus_per_worker, max_restarts=0)(_EnvWorker)
+        self._remote_cls = ray.remote(num_cpus=num_cpus_per_worker, max_restarts=0)(EnvWorker)
         self._workers = [self._spawn() for _ in range(num_workers)]
         self._closed = False
         #: How many times an actor was replaced after dying (for logs and tests).
@@ -238,46 +181,54 @@ class RayRolloutPool:
         attempts = [0] * len(seeds)
         owner = {job: job % len(self._workers) for job in range(len(seeds))}
         prompts: dict[int, list[dict[str, str]]] = {}
+        dead = (self._ray.exceptions.RayActorError, self._ray.exceptions.ActorDiedError)
         calls = {
             w: self._workers[w].start.remote(
                 [(j, seeds[j]) for j in owner if owner[j] == w], max_turns
             )
             for w in set(owner.values())
         }
-        while calls:
-            for worker, ref in calls.items():
-                try:
-                    out = self._ray.get(ref)
-                except (
-                    self._ray.exceptions.RayActorError,
-                    self._ray.exceptions.ActorDiedError,
-                ) as e:
-                    jobs = [j for j in owner if owner[j] == worker and results[j] is None]
-                    for job in jobs:
-                        self._retry(job, seeds[job], attempts, e)
+        try:
+            while calls:
+                for worker, ref in calls.items():
+                    while True:
+                        try:
+                            out = self._ray.get(ref)
+                            break
+                        except dead as e:  # replay this actor's unfinished episodes
+                            jobs = [j for j in owner if owner[j] == worker and results[j] is None]
+                            for job in jobs:
+                                self._retry(job, seeds[job], attempts, e)
+                                prompts.pop(job, None)
+                            self._replace(worker)
+                            ref = self._workers[worker].start.remote(
+                                [(j, seeds[j]) for j in jobs], max_turns
+                            )
+                    prompts.update(out["prompts"])
+                    for job, traj in out["finished"].items():
+                        results[job] = traj
                         prompts.pop(job, None)
-                    self._replace(worker)
-                    out = self._ray.get(
-                        self._workers[worker].start.remote([(j, seeds[j]) for j in jobs], max_turns)
+                if not prompts:
+                    break
+                order = sorted(prompts)
+                replies = policy([prompts[j] for j in order])
+                if not isinstance(replies, (list, tuple)) or len(replies) != len(order):
+                    size = len(replies) if hasattr(replies, "__len__") else "?"
+                    raise ValueError(
+                        f"the batch policy must return one reply per prompt ({len(order)}), "
+                        f"got {type(replies).__name__} of length {size}"
                     )
-                prompts.update(out["prompts"])
-                for job, traj in out["finished"].items():
-                    results[job] = traj
-                    prompts.pop(job, None)
-            if not prompts:
-                break
-            order = sorted(prompts)
-            replies = policy([prompts[j] for j in order])
-            if not isinstance(replies, (list, tuple)) or len(replies) != len(order):
-                raise ValueError(
-                    f"the batch policy must return one reply per prompt ({len(order)}), "
-                    f"got {type(replies).__name__} of length {len(replies) if hasattr(replies, '__len__') else '?'}"
-                )
-            by_worker: dict[int, dict[int, str]] = {}
-            for job, reply in zip(order, replies, strict=True):
-                by_worker.setdefault(owner[job], {})[job] = reply
-            prompts.clear()
-            calls = {w: self._workers[w].step.remote(r) for w, r in by_worker.items()}
+                by_worker: dict[int, dict[int, str]] = {}
+                for job, reply in zip(order, replies, strict=True):
+                    by_worker.setdefault(owner[job], {})[job] = reply
+                prompts.clear()
+                calls = {w: self._workers[w].step.remote(r) for w, r in by_worker.items()}
+        except BaseException:
+            # Give the unfinished episodes' environments back to their actors' idle lists.
+            for worker in self._workers:
+                with contextlib.suppress(Exception):
+                    self._ray.get(worker.abandon.remote(), timeout=30)
+            raise
         return results  # type: ignore[return-value]
 
     # ------------------------------------------------------------------- lifecycle
