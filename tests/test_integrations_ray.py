@@ -169,5 +169,7 @@ def test_batched_actor_killed_restarts_its_episodes(ray_session):
     expected = local("Toy-GuessNumber-v0", bisect_policy, seeds)
     assert [comparable(t) for t in remote] == [comparable(t) for t in expected]
     pool.close()  # twice is fine
+    with pytest.raises(ValueError, match="unknown environment id"):
+        RayRolloutPool("Toy-NoSuchThing-v0")
     with pytest.raises(RuntimeError, match="closed"):
         pool.run_episodes(bisect_policy, [0])

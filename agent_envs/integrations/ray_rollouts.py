@@ -75,6 +75,14 @@ class RayRolloutPool:
             raise ValueError(f"num_workers must be a positive int, got {num_workers!r}")
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
+        import gymnasium as gym
+
+        import agent_envs  # noqa: F401  (registers the ids)
+
+        try:  # an unknown id fails here, not as a dead actor later
+            gym.spec(env_id)
+        except gym.error.Error as e:
+            raise ValueError(f"unknown environment id {env_id!r}: {e}") from e
         import ray
 
         self._ray = ray
