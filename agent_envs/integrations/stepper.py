@@ -1,0 +1,133 @@
+"""``EpisodeStepper``: :func:`~agent_envs.rl.run_episode` turned inside out.
+
+``run_episode`` owns the loop and calls the policy. Frameworks that own the model (a
+vLLM engine, a batched driver, an async agent loop) need the opposite: the env side
+hands out the next prompt and waits for the reply. The stepper does exactly what
+``run_episode`` does, one turn per :meth:`EpisodeStepper.step`, so both paths give
+identical :class:`~agent_envs.rl.Trajectory` objects for the same seed and replies.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import gymnasium as gym
+
+from agent_envs.rl.trajectory import Trajectory, Turn
+
+__all__ = ["EpisodeStepper"]
+
+
+def _is_chat(observation: Any) -> bool:
+    return isinstance(observation, list) and all(
+        isinstance(m, dict) and "role" in m for m in observation
+    )
+
+
+def _text(observation: Any) -> str:
+    if _is_chat(observation):
+        return str(observation[-1]["content"]) if observation else ""
+    return observation if isinstance(observation, str) else repr(observation)
+
+
+class EpisodeStepper:
+    """Play one episode of ``env`` a turn at a time, building its :class:`Trajectory`.
+
+    :meth:`reset` starts the episode and returns the first prompt (OpenAI-style messages;
+    the observation itself when the env is wrapped in
+    :class:`~agent_envs.wrappers.ChatMessages`); :meth:`step` plays one reply and returns
+    the next prompt. The turns, prompts and metadata match
+    :func:`agent_envs.rl.run_episode` exactly.
+
+    Example:
+        >>> from agent_envs.toy import GuessNumberEnv
+        >>> from agent_envs.rl import run_episode
+        >>> stepper = EpisodeStepper(GuessNumberEnv(max_turns=3))
+        >>> prompt = stepper.reset(seed=0)
+        >>> while not stepper.done:
+        ...     prompt = stepper.step("50")
+        >>> stepper.trajectory == run_episode(GuessNumberEnv(max_turns=3), lambda m: "50", seed=0)
+        True
+    """
+
+    def __init__(self, env: gym.Env, *, max_turns: int | None = None) -> None:
+        if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 0):
+            raise ValueError(f"max_turns must be a non-negative int or None, got {max_turns!r}")
+        self.env = env
+        self.max_turns = max_turns
+        self._trajectory: Trajectory | None = None
+        self._observation: Any = None
+        self._finished = False
+        #: The ``info`` returned by the last ``env.reset`` (tool schemas, conditions...).
+        self.reset_info: dict[str, Any] = {}
+
+    @property
+    def trajectory(self) -> Trajectory:
+        """The episode so far (raises before :meth:`reset`)."""
+        if self._trajectory is None:
+            raise RuntimeError("call reset() first")
+        return self._trajectory
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode ended (terminated, truncated, or ``max_turns`` reached)."""
+        return self._finished
+
+    @property
+    def prompt(self) -> list[dict[str, str]]:
+        """The messages the policy should answer next (a fresh copy)."""
+        if _is_chat(self._observation):
+            return copy.deepcopy(self._observation)
+        return self.trajectory.to_messages()
+
+    def reset(self, *, seed: int | None = None) -> list[dict[str, str]]:
+        """Reset the env with ``seed``; return the first prompt."""
+        observation, info = self.env.reset(seed=seed)
+        spec = getattr(self.env, "spec", None)
+        system = info.get("system_prompt") if isinstance(info, dict) else None
+        self._trajectory = Trajectory(
+            spec.id if spec is not None else None,
+            seed,
+            system,
+            _text(observation),
+            env_version=spec.version if spec is not None else None,
+        )
+        self._observation = observation
+        self.reset_info = dict(info) if isinstance(info, dict) else {}
+        self._finished = False
+        self._check_budget()
+        return self.prompt
+
+    def step(self, action: str) -> list[dict[str, str]]:
+        """Play ``action`` as the next turn; return the next prompt.
+
+        Calling it after the episode ended raises ``RuntimeError`` (a driver bug, not
+        an agent mistake: the env itself never raises on any string).
+        """
+        traj = self.trajectory
+        if self._finished:
+            raise RuntimeError("the episode is over; call reset()")
+        prompt = self.prompt
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        traj.turns.append(
+            Turn(
+                action=action if isinstance(action, str) else repr(action),
+                observation=_text(observation),
+                reward=float(reward),
+                terminated=bool(terminated),
+                truncated=bool(truncated),
+                info=dict(info),
+                prompt=prompt,
+            )
+        )
+        self._observation = observation
+        self._finished = bool(terminated or truncated)
+        self._check_budget()
+        return self.prompt
+
+    def _check_budget(self) -> None:
+        traj = self._trajectory
+        if not self._finished and self.max_turns is not None and len(traj.turns) >= self.max_turns:
+            traj.metadata["stopped"] = "max_turns"
+            self._finished = True
