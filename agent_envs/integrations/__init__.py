@@ -16,9 +16,9 @@ only by :mod:`agent_envs.integrations.ray_rollouts` when a pool is built.
 from agent_envs.integrations.async_env import AsyncPolicy, AsyncTextEnv, EnvPool, StepResult
 from agent_envs.integrations.messages_env import MessagesEnv, assistant_text
 from agent_envs.integrations.openrlhf_agent import OpenRLHFAgent
-from agent_envs.integrations.stepper import EpisodeStepper
 from agent_envs.integrations.trl_rewards import EnvReward, completion_replies, prompt_rows
 from agent_envs.integrations.verl_interaction import VerlInteraction
+from agent_envs.rl.stepper import EpisodeStepper
 
 __all__ = [
     "EpisodeStepper",

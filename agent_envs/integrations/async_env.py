@@ -18,7 +18,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from agent_envs.integrations.stepper import EpisodeStepper
+from agent_envs.rl.stepper import EpisodeStepper
 from agent_envs.rl.trajectory import Trajectory
 
 __all__ = ["AsyncTextEnv", "EnvPool", "StepResult", "AsyncPolicy"]

@@ -18,7 +18,7 @@ from typing import Any
 import gymnasium as gym
 
 from agent_envs.core.jsonable import to_jsonable
-from agent_envs.integrations.stepper import EpisodeStepper
+from agent_envs.rl.stepper import EpisodeStepper
 
 __all__ = ["MessagesEnv", "assistant_text"]
 

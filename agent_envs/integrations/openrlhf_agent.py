@@ -17,7 +17,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from agent_envs.integrations.stepper import EpisodeStepper
+from agent_envs.rl.stepper import EpisodeStepper
 
 __all__ = ["OpenRLHFAgent"]
 

@@ -54,7 +54,7 @@ class EnvWorker:
         return run_episode(self._env, policy, seed=seed, max_turns=max_turns)
 
     def start(self, jobs: list[tuple[int, int | None]], max_turns: int | None) -> dict:
-        from agent_envs.integrations.stepper import EpisodeStepper
+        from agent_envs.rl.stepper import EpisodeStepper
 
         prompts = {}
         for key, seed in jobs:

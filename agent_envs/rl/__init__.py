@@ -24,6 +24,7 @@ from agent_envs.rl.shaping import (
     shape_group_rewards,
     trajectory_code,
 )
+from agent_envs.rl.stepper import EpisodeStepper, observation_text
 from agent_envs.rl.trajectory import Trajectory, Turn, read_jsonl, write_jsonl
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "gtpo_advantages",
     "rloo_advantages",
     "tl_grpo_advantages",
+    "EpisodeStepper",
+    "observation_text",
     "Policy",
     "TurnCandidate",
     "choose_candidate",

@@ -11,6 +11,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from agent_envs.rl.stepper import EpisodeStepper, observation_text
 from agent_envs.rl.trajectory import Trajectory, Turn
 
 __all__ = [
@@ -25,19 +26,6 @@ __all__ = [
 
 #: A policy: the chat so far (OpenAI-style messages) -> the agent's whole reply.
 Policy = Callable[[list[dict[str, str]]], str]
-
-
-def _is_chat(observation: Any) -> bool:
-    return isinstance(observation, list) and all(
-        isinstance(m, dict) and "role" in m for m in observation
-    )
-
-
-def _text(observation: Any) -> str:
-    """The env's message as text (the last message when the env returns a chat)."""
-    if _is_chat(observation):
-        return str(observation[-1]["content"]) if observation else ""
-    return observation if isinstance(observation, str) else repr(observation)
 
 
 def _env_id(env: gym.Env) -> tuple[str | None, int | None]:
@@ -62,33 +50,11 @@ def run_episode(
         >>> len(traj.turns), traj.seed, traj.to_messages()[2]["content"]
         (3, 0, '50')
     """
-    if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 0):
-        raise ValueError(f"max_turns must be a non-negative int or None, got {max_turns!r}")
-    observation, info = env.reset(seed=seed)
-    env_id, version = _env_id(env)
-    system = info.get("system_prompt") if isinstance(info, dict) else None
-    traj = Trajectory(env_id, seed, system, _text(observation), env_version=version)
-    done = False
-    while not done:
-        if max_turns is not None and len(traj.turns) >= max_turns:
-            traj.metadata["stopped"] = "max_turns"
-            break
-        prompt = copy.deepcopy(observation) if _is_chat(observation) else traj.to_messages()
-        action = policy(copy.deepcopy(prompt))
-        observation, reward, terminated, truncated, info = env.step(action)
-        traj.turns.append(
-            Turn(
-                action=action if isinstance(action, str) else repr(action),
-                observation=_text(observation),
-                reward=float(reward),
-                terminated=bool(terminated),
-                truncated=bool(truncated),
-                info=dict(info),
-                prompt=prompt,
-            )
-        )
-        done = bool(terminated or truncated)
-    return traj
+    stepper = EpisodeStepper(env, max_turns=max_turns)
+    prompt = stepper.reset(seed=seed)
+    while not stepper.done:
+        prompt = stepper.step(policy(prompt))
+    return stepper.trajectory
 
 
 def run_group(
@@ -166,7 +132,7 @@ def sample_turn_group(
             TurnCandidate(
                 env=twin,
                 action=action if isinstance(action, str) else repr(action),
-                observation=_text(observation),
+                observation=observation_text(observation),
                 reward=float(reward),
                 terminated=bool(terminated),
                 truncated=bool(truncated),
@@ -247,7 +213,7 @@ def run_turn_level_episode(
     observation, info = env.reset(seed=seed)
     env_id, version = _env_id(env)
     system = info.get("system_prompt") if isinstance(info, dict) else None
-    traj = Trajectory(env_id, seed, system, _text(observation), env_version=version)
+    traj = Trajectory(env_id, seed, system, observation_text(observation), env_version=version)
     traj.metadata.update(group_size=group_size, choose=choose)
     groups: list[list[TurnCandidate]] = []
     current: Any = env

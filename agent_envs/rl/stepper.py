@@ -1,10 +1,9 @@
-"""``EpisodeStepper``: :func:`~agent_envs.rl.run_episode` turned inside out.
+"""``EpisodeStepper``: one episode played a turn at a time, building its ``Trajectory``.
 
-``run_episode`` owns the loop and calls the policy. Frameworks that own the model (a
-vLLM engine, a batched driver, an async agent loop) need the opposite: the env side
-hands out the next prompt and waits for the reply. The stepper does exactly what
-``run_episode`` does, one turn per :meth:`EpisodeStepper.step`, so both paths give
-identical :class:`~agent_envs.rl.Trajectory` objects for the same seed and replies.
+:func:`~agent_envs.rl.run_episode` drives it with a policy callable. Frameworks that own
+the model (a vLLM engine, a batched driver, an async agent loop) drive it themselves:
+the env side hands out the next prompt and waits for the reply. Both paths are the same
+code, so they give identical :class:`~agent_envs.rl.Trajectory` objects.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import gymnasium as gym
 
 from agent_envs.rl.trajectory import Trajectory, Turn
 
-__all__ = ["EpisodeStepper"]
+__all__ = ["EpisodeStepper", "observation_text"]
 
 
 def _is_chat(observation: Any) -> bool:
@@ -25,7 +24,13 @@ def _is_chat(observation: Any) -> bool:
     )
 
 
-def _text(observation: Any) -> str:
+def observation_text(observation: Any) -> str:
+    """The env's message as text (the last message when the env returns a chat).
+
+    Example:
+        >>> observation_text([{"role": "user", "content": "hi"}]), observation_text("plain")
+        ('hi', 'plain')
+    """
     if _is_chat(observation):
         return str(observation[-1]["content"]) if observation else ""
     return observation if isinstance(observation, str) else repr(observation)
@@ -90,7 +95,7 @@ class EpisodeStepper:
             spec.id if spec is not None else None,
             seed,
             system,
-            _text(observation),
+            observation_text(observation),
             env_version=spec.version if spec is not None else None,
         )
         self._observation = observation
@@ -113,7 +118,7 @@ class EpisodeStepper:
         traj.turns.append(
             Turn(
                 action=action if isinstance(action, str) else repr(action),
-                observation=_text(observation),
+                observation=observation_text(observation),
                 reward=float(reward),
                 terminated=bool(terminated),
                 truncated=bool(truncated),
