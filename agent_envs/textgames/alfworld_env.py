@@ -89,7 +89,9 @@ class ALFWorldEnv(TextGameEnv):
     holding ``json_2.1.1`` (default ``$ALFWORLD_DATA``); ``num_generated``: generated pool
     size per split (default 600); ``goal_annotation``: None for templated goals, or an
     index into the human annotations of ``traj_data.json``; ``max_turns`` (default 50);
-    ``show_admissible_commands``; ``cache_dir`` (default ``$AGENT_ENVS_CACHE/alfworld``).
+    ``show_admissible_commands``; ``cache_dir`` (default ``$AGENT_ENVS_CACHE/alfworld``);
+    ``engine_timeout_s``: time limit of one engine step (default 30 s; the engine runs in a
+    child process, and a step over the limit is answered as invalid, see ``TextGameEnv``).
 
     ## Version history
     * v0: initial version (alfworld 0.4.2 data format, generator version 1).
@@ -129,12 +131,14 @@ class ALFWorldEnv(TextGameEnv):
         max_turns: int = 50,
         show_admissible_commands: bool = False,
         cache_dir: str | None = None,
+        engine_timeout_s: float = 30.0,
         render_mode: str | None = None,
     ) -> None:
         require_extra("textworld", "alfworld", "fast_downward")
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,
+            engine_timeout_s=engine_timeout_s,
             render_mode=render_mode,
         )
         if split not in SPLITS:
@@ -191,8 +195,8 @@ class ALFWorldEnv(TextGameEnv):
         assert self.task is not None
         return {"task_type": self.task.task_type, "task": self.task.description}
 
-    def _open_engine(self, path: Path) -> Any:
-        return open_alfworld_game(path)
+    def _engine_opener(self, path: Path) -> tuple[str, dict[str, Any]]:
+        return f"{open_alfworld_game.__module__}:open_alfworld_game", {"game_file": str(path)}
 
     def _clean(self, text: str) -> str:
         if self.task is not None:
