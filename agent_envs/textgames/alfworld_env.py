@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from agent_envs.textgames.alfworld_generator import (
 )
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES
 from agent_envs.textgames.cache import GameCache, default_cache_dir
-from agent_envs.textgames.game_env import TextGameEnv, require_extra
+from agent_envs.textgames.engine_process import EngineFailure
+from agent_envs.textgames.game_env import ENGINE_START_TIMEOUT_S, TextGameEnv, require_extra
 
 __all__ = ["ALFWorldEnv", "ensure_generated_task", "GENERATOR_VERSION"]
 
@@ -30,10 +32,17 @@ _SPLIT_OFFSET = {"train": 0, "valid_seen": 1, "valid_unseen": 2}
 _BANNER = "-= Welcome to TextWorld, ALFRED! =-"
 
 
-def ensure_generated_task(root: Path, split: str, index: int, task_types: tuple[str, ...]) -> Path:
+def ensure_generated_task(
+    root: Path,
+    split: str,
+    index: int,
+    task_types: tuple[str, ...],
+    verify: Callable[[Path, tuple[str, ...]], bool] = verify_task,
+) -> Path:
     """Folder of generated task ``index`` of ``split`` under ``root``, built and verified once.
 
-    Task types cycle with the index; seeds of different splits never coincide.
+    Task types cycle with the index; seeds of different splits never coincide. ``verify``
+    plays the stored solution (the environment runs it in its engine process).
     """
     task_type = task_types[index % len(task_types)]
     seed = 3 * index + _SPLIT_OFFSET[split]
@@ -41,7 +50,7 @@ def ensure_generated_task(root: Path, split: str, index: int, task_types: tuple[
 
     def build(folder: Path) -> None:
         write_task(task, folder)
-        if not verify_task(folder / "game.tw-pddl", task.walkthrough):
+        if not verify(folder / "game.tw-pddl", task.walkthrough):
             raise RuntimeError(
                 f"generated {task_type} task (seed {seed}) is not solved by its plan"
             )
@@ -184,12 +193,23 @@ class ALFWorldEnv(TextGameEnv):
         elif index in self._verified:
             folder = self._verified[index]
         else:
-            folder = ensure_generated_task(self.generated_root, self.split, index, self.task_types)
+            folder = ensure_generated_task(
+                self.generated_root, self.split, index, self.task_types, self._verify_in_engine
+            )
             self._verified[index] = folder
         if self.task is None or self.task.folder != folder:
             self.task = load_task(folder, self.goal_annotation)
         facts = {"task_index": index, "split": self.split, "source": self.source}
         return self.task.game_file, {**facts, **self._task_info()}
+
+    def _verify_in_engine(self, game_file: Path, walkthrough: tuple[str, ...]) -> bool:
+        # in the engine process: a time limit, and no engine left behind in this process
+        kwargs = {"game_file": str(game_file), "walkthrough": list(walkthrough)}
+        call = ("run", f"{verify_task.__module__}:verify_task", kwargs)
+        try:
+            return bool(self._engine_process().call(call, ENGINE_START_TIMEOUT_S))
+        except EngineFailure as exc:
+            raise RuntimeError(f"checking the generated task {game_file} failed: {exc}") from None
 
     def _task_info(self) -> dict[str, Any]:
         assert self.task is not None

@@ -93,8 +93,9 @@ class EngineProcess:
     """One child process hosting one game engine at a time, with a time limit per call.
 
     :meth:`call` sends ``("open", "module:function", kwargs)`` (the function returns a
-    ``textworld`` environment), ``("reset",)`` or ``("step", command)`` and returns the
-    child's answer (a dict of :data:`STATE_KEYS` for reset and step). The child starts on
+    ``textworld`` environment), ``("reset",)``, ``("step", command)`` or ``("run",
+    "module:function", kwargs)`` (any other engine work; its picklable result comes back)
+    and returns the child's answer (a dict of :data:`STATE_KEYS` for reset and step). The child starts on
     the first call; after a failure it is gone and the next call starts a new one.
 
     Example:
@@ -108,7 +109,7 @@ class EngineProcess:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
-        #: Games opened by the current child (used to recycle it, see the module notes).
+        #: Games opened or run by the current child (used to recycle it, see the module notes).
         self.opens = 0
 
     @property
@@ -138,7 +139,7 @@ class EngineProcess:
             code = self._proc.poll()
             self.close()
             raise EngineFailure(f"the engine process stopped (exit code {code})", "crash") from None
-        if request[0] == "open":
+        if request[0] in ("open", "run"):  # each may load an engine library
             self.opens += 1
         if status == "error":
             raise EngineFailure(payload, "error")
@@ -241,6 +242,9 @@ def _serve() -> None:
                     time.sleep(hang_s)
                     hang_s = 0.0
                 payload = _plain(engine.step(request[1])[0])
+            elif op == "run":  # any other engine work, e.g. checking a generated game
+                module, _, name = request[1].partition(":")
+                payload = getattr(importlib.import_module(module), name)(**request[2])
             elif op == "hang_next_step":
                 hang_s = float(request[1])
             else:

@@ -207,14 +207,20 @@ class TextGameEnv(TextEnv):
             and engine.opens >= GAMES_PER_ENGINE_PROCESS
         ):
             self._close_resources()
-        if self._engine is None:
-            self._engine = EngineProcess()
+        self._engine_process()
+        assert self._engine is not None
         if self._engine_path != path:
             self._engine_path = None
             function, kwargs = self._engine_opener(path)
             self._engine.call(("open", function, kwargs), ENGINE_START_TIMEOUT_S)
             self._engine_path = path
         return self._engine.call(("reset",), ENGINE_START_TIMEOUT_S)
+
+    def _engine_process(self) -> EngineProcess:
+        """The engine process (created on first use; its child starts on the first call)."""
+        if self._engine is None:
+            self._engine = EngineProcess()
+        return self._engine
 
     def _restart_engine(self) -> None:
         """Start a fresh engine process and replay the episode's commands in it."""
