@@ -12,6 +12,7 @@ which gives every engine call a time limit). Target: env step <= 1.2x raw step.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -114,6 +115,7 @@ def main() -> None:
     _report("ALFWorld-v0", _time_both(engine, env, commands, episodes, {"task_index": 0}))
     engine.close()
     env.close()
+    shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":
