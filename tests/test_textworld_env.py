@@ -208,3 +208,30 @@ def test_bad_arguments_raise():
     ]:
         with pytest.raises(ValueError):
             TextWorldEnv(**kwargs)
+
+
+def test_a_forked_process_gets_its_own_engine(cache_dir):
+    env = _make(cache_dir).unwrapped
+    env.reset(seed=0)
+    steps = env.walkthrough()
+    env.step(steps[0])
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the copy plays to the end with an engine of its own
+        code = 1
+        try:
+            for command in steps[1:]:
+                *_, info = env.step(command)
+            code = 0 if info["won"] and info["action_valid"] else 1
+            os.write(write, str(env._engine.pid).encode())
+            env.close()
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(child, 0)
+    other = int(os.read(read, 64) or b"0")
+    os.close(read)
+    assert status == 0 and other not in (0, env._engine.pid)
+    *_, info = env.step(steps[1])  # the original's engine was left alone
+    assert info["action_valid"] and env.turn == 2
+    env.close()

@@ -109,6 +109,7 @@ class EngineProcess:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = None
+        self._owner = os.getpid()
         #: Games opened or run by the current child (used to recycle it, see the module notes).
         self.opens = 0
 
@@ -122,8 +123,15 @@ class EngineProcess:
         """The child's process id (None when there is none)."""
         return None if self._proc is None else self._proc.pid
 
+    @property
+    def owned(self) -> bool:
+        """False in a forked copy of the process that started the child (not ours to use)."""
+        return self._owner == os.getpid()
+
     def call(self, request: tuple, timeout_s: float) -> Any:
         """Send ``request`` and wait at most ``timeout_s`` seconds for the answer."""
+        if not self.owned:
+            raise EngineFailure("the engine process belongs to the parent of a fork", "crash")
         if self._proc is None:
             self._start()
         assert self._proc is not None and self._proc.stdin and self._proc.stdout
@@ -148,7 +156,7 @@ class EngineProcess:
     def close(self) -> None:
         """Stop the child (and everything it started) at once; safe to call twice."""
         proc, self._proc, self.opens = self._proc, None, 0
-        if proc is None:
+        if proc is None or not self.owned:  # a forked copy leaves the parent's child alone
             return
         if proc.poll() is None:
             try:

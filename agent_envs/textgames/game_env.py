@@ -150,6 +150,9 @@ class TextGameEnv(TextEnv):
         admissible = command in (self._state.get("admissible_commands") or ())
         try:
             assert self._engine is not None
+            if not self._engine.owned:  # this is a forked process: get an engine of our own
+                self._restart_engine()
+                assert self._engine is not None
             state = self._engine.call(("step", command), self.engine_timeout_s)
         except EngineFailure as exc:  # an engine failure must not end the run: restart it
             what = {
@@ -218,6 +221,8 @@ class TextGameEnv(TextEnv):
 
     def _engine_process(self) -> EngineProcess:
         """The engine process (created on first use; its child starts on the first call)."""
+        if self._engine is not None and not self._engine.owned:
+            self._close_resources()  # forked: leave the parent's child alone, start ours
         if self._engine is None:
             self._engine = EngineProcess()
         return self._engine
