@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from agent_envs.textgames.alfworld_generator import generate_task
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES
 from agent_envs.textgames.cache import GameCache, default_cache_dir
 from agent_envs.textgames.commands import MAX_COMMAND_LENGTH, extract_command
+from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
 from agent_envs.textgames.tw_games import SPLITS, game_seed, resolve_settings
 
 
@@ -163,3 +167,58 @@ def test_find_tasks_reads_the_alfworld_layout(tmp_path):
     assert find_tasks(tmp_path, "train") == [trial]
     assert find_tasks(tmp_path, "train", ("look_at_obj_in_light",)) == []
     assert find_tasks(tmp_path, "valid_seen") == []
+
+
+_ECHO = ("open", "agent_envs.textgames.engine_process:echo_engine", {})
+
+
+def _exited(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1].startswith("Z")  # a zombie has exited
+    except FileNotFoundError:
+        return True
+
+
+def test_engine_process_answers_reports_errors_and_times_out():
+    engine = EngineProcess()
+    engine.call(_ECHO, 60)
+    assert engine.call(("step", "go"), 10)["feedback"] == "you said go"
+    with pytest.raises(EngineFailure) as failure:
+        engine.call(("no such request",), 10)
+    assert failure.value.kind == "error" and engine.alive  # an engine error keeps the child
+    pid = engine.pid
+    engine.call(("hang_next_step", 600.0), 10)
+    with pytest.raises(EngineFailure) as failure:
+        engine.call(("step", "go"), 0.5)
+    assert failure.value.kind == "timeout" and not engine.alive and _exited(pid)
+    engine.call(_ECHO, 60)  # the next call starts a fresh child
+    assert engine.call(("step", "again"), 10)["feedback"] == "you said again"
+    engine.close()
+    engine.close()
+
+
+def test_engine_process_exits_when_its_parent_dies(tmp_path):
+    script = (
+        "import os\n"
+        "from agent_envs.textgames.engine_process import EngineProcess, _write_message\n"
+        "e = EngineProcess()\n"
+        f"e.call({_ECHO!r}, 60)\n"
+        "e.call(('hang_next_step', 600.0), 10)\n"
+        "_write_message(e._proc.stdin.fileno(), ('step', 'x'))  # the child hangs in it\n"
+        "print(e.pid, flush=True)\n"
+        "os._exit(0)  # the parent dies without closing anything\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    pid = int(out.stdout.strip())
+    deadline = time.monotonic() + 30
+    while not _exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _exited(pid)

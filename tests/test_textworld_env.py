@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import gymnasium as gym
 import pytest
 
@@ -98,24 +101,48 @@ def test_fork_replays_and_stays_independent(cache_dir):
     env.close()
 
 
-def test_engine_failure_restarts_the_game_in_place(cache_dir):
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_engine_crash_restarts_the_game_in_place(cache_dir):
     env = _make(cache_dir).unwrapped
     env.reset(seed=0)
     steps = env.walkthrough()
     env.step(steps[0])
-    engine = env._engine
-
-    def broken(command):
-        raise RuntimeError("interpreter crashed")
-
-    engine.step = broken  # inject a crash into the running engine
+    pid = env._engine.pid
+    os.kill(pid, signal.SIGKILL)  # the engine process dies between two turns
     obs, reward, terminated, truncated, info = env.step(steps[1])
-    assert not info["action_valid"] and "restarted" in info["action_error"] and not terminated
-    assert env._engine is not engine  # a fresh engine replayed the first command
+    assert not info["action_valid"] and "stopped" in info["action_error"] and not terminated
+    assert "restarted" in obs and env._engine.pid != pid  # a fresh engine replayed steps[0]
     for command in steps[1:]:
         *_, terminated, _, info = env.step(command)
     assert terminated and info["won"]
     env.close()
+
+
+def test_hung_engine_step_times_out_and_the_game_goes_on(cache_dir):
+    env = _make(cache_dir, engine_timeout_s=3.0).unwrapped
+    env.reset(seed=0)
+    steps = env.walkthrough()
+    env.step(steps[0])
+    hung = env._engine.pid
+    env._engine.call(("hang_next_step", 600.0), 30)  # test hook: the next step blocks
+    obs, reward, terminated, truncated, info = env.step(steps[1])
+    assert not info["action_valid"] and reward == 0.0 and not terminated and not truncated
+    assert "did not answer" in info["action_error"] and "within 3 s" in obs
+    assert _gone(hung) and env._engine.pid != hung  # killed, replaced, episode replayed
+    for command in steps[1:]:
+        *_, terminated, _, info = env.step(command)
+    assert terminated and info["won"] and env.turn == len(steps) + 1
+    pid = env._engine.pid
+    env.close()
+    env.close()
+    assert _gone(pid)
 
 
 def test_optional_sections_and_admissible_commands(cache_dir):
@@ -176,6 +203,35 @@ def test_bad_arguments_raise():
         {"difficulty": "w0-o1-q1"},
         {"max_turns": 0},
         {"num_games": 0},
+        {"engine_timeout_s": 0},
+        {"engine_timeout_s": float("nan")},
     ]:
         with pytest.raises(ValueError):
             TextWorldEnv(**kwargs)
+
+
+def test_a_forked_process_gets_its_own_engine(cache_dir):
+    env = _make(cache_dir).unwrapped
+    env.reset(seed=0)
+    steps = env.walkthrough()
+    env.step(steps[0])
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the copy plays to the end with an engine of its own
+        code = 1
+        try:
+            for command in steps[1:]:
+                *_, info = env.step(command)
+            code = 0 if info["won"] and info["action_valid"] else 1
+            os.write(write, str(env._engine.pid).encode())
+            env.close()
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(child, 0)
+    other = int(os.read(read, 64) or b"0")
+    os.close(read)
+    assert status == 0 and other not in (0, env._engine.pid)
+    *_, info = env.step(steps[1])  # the original's engine was left alone
+    assert info["action_valid"] and env.turn == 2
+    env.close()

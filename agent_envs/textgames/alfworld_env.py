@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from agent_envs.textgames.alfworld_generator import (
 )
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES
 from agent_envs.textgames.cache import GameCache, default_cache_dir
-from agent_envs.textgames.game_env import TextGameEnv, require_extra
+from agent_envs.textgames.engine_process import EngineFailure
+from agent_envs.textgames.game_env import ENGINE_START_TIMEOUT_S, TextGameEnv, require_extra
 
 __all__ = ["ALFWorldEnv", "ensure_generated_task", "GENERATOR_VERSION"]
 
@@ -30,10 +32,17 @@ _SPLIT_OFFSET = {"train": 0, "valid_seen": 1, "valid_unseen": 2}
 _BANNER = "-= Welcome to TextWorld, ALFRED! =-"
 
 
-def ensure_generated_task(root: Path, split: str, index: int, task_types: tuple[str, ...]) -> Path:
+def ensure_generated_task(
+    root: Path,
+    split: str,
+    index: int,
+    task_types: tuple[str, ...],
+    verify: Callable[[Path, tuple[str, ...]], bool] = verify_task,
+) -> Path:
     """Folder of generated task ``index`` of ``split`` under ``root``, built and verified once.
 
-    Task types cycle with the index; seeds of different splits never coincide.
+    Task types cycle with the index; seeds of different splits never coincide. ``verify``
+    plays the stored solution (the environment runs it in its engine process).
     """
     task_type = task_types[index % len(task_types)]
     seed = 3 * index + _SPLIT_OFFSET[split]
@@ -41,7 +50,7 @@ def ensure_generated_task(root: Path, split: str, index: int, task_types: tuple[
 
     def build(folder: Path) -> None:
         write_task(task, folder)
-        if not verify_task(folder / "game.tw-pddl", task.walkthrough):
+        if not verify(folder / "game.tw-pddl", task.walkthrough):
             raise RuntimeError(
                 f"generated {task_type} task (seed {seed}) is not solved by its plan"
             )
@@ -89,7 +98,9 @@ class ALFWorldEnv(TextGameEnv):
     holding ``json_2.1.1`` (default ``$ALFWORLD_DATA``); ``num_generated``: generated pool
     size per split (default 600); ``goal_annotation``: None for templated goals, or an
     index into the human annotations of ``traj_data.json``; ``max_turns`` (default 50);
-    ``show_admissible_commands``; ``cache_dir`` (default ``$AGENT_ENVS_CACHE/alfworld``).
+    ``show_admissible_commands``; ``cache_dir`` (default ``$AGENT_ENVS_CACHE/alfworld``);
+    ``engine_timeout_s``: time limit of one engine step (default 30 s; the engine runs in a
+    child process, and a step over the limit is answered as invalid, see ``TextGameEnv``).
 
     ## Version history
     * v0: initial version (alfworld 0.4.2 data format, generator version 1).
@@ -129,12 +140,14 @@ class ALFWorldEnv(TextGameEnv):
         max_turns: int = 50,
         show_admissible_commands: bool = False,
         cache_dir: str | None = None,
+        engine_timeout_s: float = 30.0,
         render_mode: str | None = None,
     ) -> None:
         require_extra("textworld", "alfworld", "fast_downward")
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,
+            engine_timeout_s=engine_timeout_s,
             render_mode=render_mode,
         )
         if split not in SPLITS:
@@ -180,19 +193,30 @@ class ALFWorldEnv(TextGameEnv):
         elif index in self._verified:
             folder = self._verified[index]
         else:
-            folder = ensure_generated_task(self.generated_root, self.split, index, self.task_types)
+            folder = ensure_generated_task(
+                self.generated_root, self.split, index, self.task_types, self._verify_in_engine
+            )
             self._verified[index] = folder
         if self.task is None or self.task.folder != folder:
             self.task = load_task(folder, self.goal_annotation)
         facts = {"task_index": index, "split": self.split, "source": self.source}
         return self.task.game_file, {**facts, **self._task_info()}
 
+    def _verify_in_engine(self, game_file: Path, walkthrough: tuple[str, ...]) -> bool:
+        # in the engine process: a time limit, and no engine left behind in this process
+        kwargs = {"game_file": str(game_file), "walkthrough": list(walkthrough)}
+        call = ("run", f"{verify_task.__module__}:verify_task", kwargs)
+        try:
+            return bool(self._engine_process().call(call, ENGINE_START_TIMEOUT_S))
+        except EngineFailure as exc:
+            raise RuntimeError(f"checking the generated task {game_file} failed: {exc}") from None
+
     def _task_info(self) -> dict[str, Any]:
         assert self.task is not None
         return {"task_type": self.task.task_type, "task": self.task.description}
 
-    def _open_engine(self, path: Path) -> Any:
-        return open_alfworld_game(path)
+    def _engine_opener(self, path: Path) -> tuple[str, dict[str, Any]]:
+        return f"{open_alfworld_game.__module__}:open_alfworld_game", {"game_file": str(path)}
 
     def _clean(self, text: str) -> str:
         if self.task is not None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
+import math
 from pathlib import Path
 from typing import Any
 
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
 from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command
+from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
 
-__all__ = ["TextGameEnv", "require_extra"]
+__all__ = ["TextGameEnv", "require_extra", "ENGINE_START_TIMEOUT_S", "GAMES_PER_ENGINE_PROCESS"]
+
+#: Time limit for starting the engine process, opening a game and resetting it.
+ENGINE_START_TIMEOUT_S = 300.0
+#: Games an engine process opens before it is replaced (bounds the engines' leaks).
+GAMES_PER_ENGINE_PROCESS = 32
 
 
 def require_extra(*modules: str) -> None:
@@ -35,7 +41,10 @@ class TextGameEnv(TextEnv):
     native reward is the increase of the game's score; the episode terminates when the
     game is won or lost and is truncated after ``max_turns`` turns (invalid replies count).
     ``info["score"]`` is the fraction of the maximum score reached so far (0..1).
-    Subclasses implement :meth:`_select_game`, :meth:`_open_engine` and :meth:`_clean`.
+    The engine runs in a supervised child process (:class:`EngineProcess`): a step
+    that takes longer than ``engine_timeout_s`` seconds, or a crash, kills it; a fresh
+    one replays the episode and the turn is answered as invalid, with the reason.
+    Subclasses implement :meth:`_select_game`, :meth:`_engine_opener` and :meth:`_clean`.
 
     Example:
         >>> from agent_envs.textgames import ALFWorldEnv  # a concrete subclass
@@ -56,18 +65,29 @@ class TextGameEnv(TextEnv):
         *,
         max_turns: int,
         show_admissible_commands: bool,
+        engine_timeout_s: float = 30.0,
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
             raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
+        if (
+            not isinstance(engine_timeout_s, int | float)
+            or isinstance(engine_timeout_s, bool)
+            or not math.isfinite(engine_timeout_s)
+            or engine_timeout_s <= 0
+        ):
+            raise ValueError(
+                f"engine_timeout_s must be a positive number, got {engine_timeout_s!r}"
+            )
         super().__init__(
             max_observation_length=8192, max_action_length=16384, render_mode=render_mode
         )
         self.max_turns = max_turns
         self.show_admissible_commands = bool(show_admissible_commands)
-        self._engine: Any = None
+        self.engine_timeout_s = float(engine_timeout_s)
+        self._engine: EngineProcess | None = None
         self._engine_path: Path | None = None
-        self._state: Any = None
+        self._state: dict[str, Any] = {}
         self._points = 0
         self._commands: list[str] = []
         self._game_info: dict[str, Any] = {}
@@ -77,15 +97,16 @@ class TextGameEnv(TextEnv):
         """Choose this episode's game with ``self.np_random``; return its file and facts."""
         raise NotImplementedError
 
-    def _open_engine(self, path: Path) -> Any:
-        """Start a ``textworld`` environment playing ``path`` (not yet reset)."""
+    def _engine_opener(self, path: Path) -> tuple[str, dict[str, Any]]:
+        """``("module:function", kwargs)``: the call, made in the engine process, that
+        returns a ``textworld`` environment playing ``path`` (not yet reset)."""
         raise NotImplementedError
 
     def _clean(self, text: str) -> str:
         """Remove engine noise (banners, prompts, status lines) from a feedback text."""
         return text.strip()
 
-    def _extra_sections(self, state: Any) -> list[str]:
+    def _extra_sections(self, state: dict[str, Any]) -> list[str]:
         """Optional sections appended to each observation (room, inventory...)."""
         return []
 
@@ -95,11 +116,15 @@ class TextGameEnv(TextEnv):
 
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
         path, self._game_info = self._select_game(options)
-        if self._engine is None or self._engine_path != path:
+        try:
+            self._state = self._start_game(path)
+        except EngineFailure:  # one retry in a fresh process (a hang or crash may be rare)
             self._close_resources()
-            self._engine = self._open_engine(path)
-            self._engine_path = path
-        self._state = self._engine.reset()
+            try:
+                self._state = self._start_game(path)
+            except EngineFailure as exc:
+                self._close_resources()
+                raise RuntimeError(f"the game engine could not start {path}: {exc}") from None
         self._points = int(self._state.get("score") or 0)
         self._commands = []
         observation = self._compose(self._state)
@@ -124,20 +149,30 @@ class TextGameEnv(TextEnv):
             )
         admissible = command in (self._state.get("admissible_commands") or ())
         try:
-            state, _, _ = self._engine.step(command)
-        except Exception as exc:  # an engine failure must not end the run: restart it
+            assert self._engine is not None
+            if not self._engine.owned:  # this is a forked process: get an engine of our own
+                self._restart_engine()
+                assert self._engine is not None
+            state = self._engine.call(("step", command), self.engine_timeout_s)
+        except EngineFailure as exc:  # an engine failure must not end the run: restart it
+            what = {
+                "timeout": f"did not answer {command!r} within {self.engine_timeout_s:g} s",
+                "crash": f"stopped while playing {command!r}",
+            }.get(exc.kind, f"failed on {command!r} ({exc})")
             try:
                 self._restart_engine()
-            except Exception as again:  # cannot recover this episode: end it, reset reopens
+            except EngineFailure as again:  # cannot recover this episode: end it
                 self._close_resources()
                 return self.invalid_action(
-                    f"the game engine failed on {command!r} ({type(exc).__name__}) and could "
-                    f"not be restarted ({type(again).__name__}); call reset()",
+                    f"the game engine {what} and could not be restarted ({again}); call reset()",
                     truncated=True,
                     extra=self._invalid_info(),
                 )
+            error = f"the game engine {what}; it was restarted and the command was not applied"
             return self.invalid_action(
-                f"the game engine failed on {command!r} ({type(exc).__name__}); it was restarted",
+                error,
+                observation=f"Engine problem: {error}. The game is where it was before this "
+                "command: send a command again.",
                 truncated=out_of_turns,
                 extra=self._invalid_info(),
             )
@@ -161,22 +196,48 @@ class TextGameEnv(TextEnv):
         )
 
     def _close_resources(self) -> None:
-        if self._engine is not None:
-            engine, self._engine, self._engine_path = self._engine, None, None
-            with contextlib.suppress(Exception):  # closing a broken engine must not raise
-                engine.close()
+        engine, self._engine, self._engine_path = self._engine, None, None
+        if engine is not None:
+            engine.close()
 
     # ----------------------------------------------------------------- helpers
+    def _start_game(self, path: Path) -> dict[str, Any]:
+        """Open ``path`` in the engine process (starting or recycling it) and reset it."""
+        engine = self._engine
+        if (
+            engine is not None
+            and self._engine_path != path
+            and engine.opens >= GAMES_PER_ENGINE_PROCESS
+        ):
+            self._close_resources()
+        self._engine_process()
+        assert self._engine is not None
+        if self._engine_path != path:
+            self._engine_path = None
+            function, kwargs = self._engine_opener(path)
+            self._engine.call(("open", function, kwargs), ENGINE_START_TIMEOUT_S)
+            self._engine_path = path
+        return self._engine.call(("reset",), ENGINE_START_TIMEOUT_S)
+
+    def _engine_process(self) -> EngineProcess:
+        """The engine process (created on first use; its child starts on the first call)."""
+        if self._engine is not None and not self._engine.owned:
+            self._close_resources()  # forked: leave the parent's child alone, start ours
+        if self._engine is None:
+            self._engine = EngineProcess()
+        return self._engine
+
     def _restart_engine(self) -> None:
+        """Start a fresh engine process and replay the episode's commands in it."""
         path = self._engine_path
         self._close_resources()
         if path is None:
             return
-        self._engine = self._open_engine(path)
-        self._engine_path = path
-        self._state = self._engine.reset()
+        state = self._start_game(path)
+        assert self._engine is not None
         for command in self._commands:
-            self._state, _, _ = self._engine.step(command)
+            state = self._engine.call(("step", command), self.engine_timeout_s)
+        self._state = state
 
     def _system_prompt(self) -> str:
         return (
@@ -184,7 +245,7 @@ class TextGameEnv(TextEnv):
             f"You have {self.max_turns} turns; the episode ends when the game is won or lost."
         )
 
-    def _state_info(self, state: Any) -> dict[str, Any]:
+    def _state_info(self, state: dict[str, Any]) -> dict[str, Any]:
         return {
             "admissible_commands": list(state.get("admissible_commands") or []),
             "game_score": int(state.get("score") or 0),
@@ -196,8 +257,8 @@ class TextGameEnv(TextEnv):
     def _invalid_info(self) -> dict[str, Any]:
         return {**self._state_info(self._state), "command": None, "command_admissible": False}
 
-    def _compose(self, state: Any) -> str:
-        parts = [self._clean(state.feedback or "")]
+    def _compose(self, state: dict[str, Any]) -> str:
+        parts = [self._clean(state.get("feedback") or "")]
         parts += self._extra_sections(state)
         if self.show_admissible_commands:
             commands = state.get("admissible_commands") or []

@@ -12,7 +12,7 @@ from agent_envs.textgames.cache import GameCache, default_cache_dir
 from agent_envs.textgames.game_env import TextGameEnv, require_extra
 from agent_envs.textgames.tw_games import KINDS, SPLITS, ensure_game, resolve_settings
 
-__all__ = ["TextWorldEnv", "clean_feedback"]
+__all__ = ["TextWorldEnv", "clean_feedback", "open_textworld_game"]
 
 _BANNER_CHARS = set(" _|$\\/<>")
 _PROMPT_RE = re.compile(r"\n>[^\n]*$")  # the trailing "> ... -= Room =-0/4" prompt/status
@@ -36,6 +36,33 @@ def clean_feedback(text: str) -> str:
             continue  # a line of the ASCII-art title
         lines.append(line.strip())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def open_textworld_game(game_file: str, description: bool = False, inventory: bool = False) -> Any:
+    """Start a TextWorld game (``game.z8``) with the information the environment reads.
+
+    Example:
+        >>> open_textworld_game("/nonexistent/game.z8")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        OSError: Unable to find game '/nonexistent/game.z8'.
+    """
+    import textworld
+
+    infos = textworld.EnvInfos(
+        admissible_commands=True,
+        max_score=True,
+        score=True,
+        won=True,
+        lost=True,
+        objective=True,
+        description=description,
+        inventory=inventory,
+    )
+    with warnings.catch_warnings():
+        # Jericho says TextWorld's games lack its score detection; TextWorld scores them.
+        warnings.filterwarnings("ignore", message=".*not fully supported.*")
+        return textworld.start(str(game_file), request_infos=infos)
 
 
 class TextWorldEnv(TextGameEnv):
@@ -80,7 +107,9 @@ class TextWorldEnv(TextGameEnv):
     ``num_games``: pool size per split (default 1000); ``max_turns`` (default 50);
     ``include_description``, ``include_inventory``, ``show_admissible_commands``;
     ``cache_dir`` (default ``$AGENT_ENVS_CACHE/textworld`` or
-    ``~/.cache/agent-envs/textworld``).
+    ``~/.cache/agent-envs/textworld``); ``engine_timeout_s``: time limit of one engine
+    step (default 30 s; the game runs in a child process, and a step over the limit is
+    answered as an invalid turn saying so, after which the game continues where it was).
 
     ## Version history
     * v0: initial version (textworld 1.7 generator, z-machine games played with Jericho).
@@ -133,6 +162,7 @@ class TextWorldEnv(TextGameEnv):
         include_inventory: bool = False,
         show_admissible_commands: bool = False,
         cache_dir: str | None = None,
+        engine_timeout_s: float = 30.0,
         render_mode: str | None = None,
         **knobs: Any,
     ) -> None:
@@ -140,6 +170,7 @@ class TextWorldEnv(TextGameEnv):
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,
+            engine_timeout_s=engine_timeout_s,
             render_mode=render_mode,
         )
         if kind not in KINDS:
@@ -170,28 +201,18 @@ class TextWorldEnv(TextGameEnv):
         self._game_path = path
         return path, {"game_index": index, "split": self.split}
 
-    def _open_engine(self, path: Path) -> Any:
-        import textworld
-
-        infos = textworld.EnvInfos(
-            admissible_commands=True,
-            max_score=True,
-            score=True,
-            won=True,
-            lost=True,
-            objective=True,
-            description=self.include_description,
-            inventory=self.include_inventory,
-        )
-        with warnings.catch_warnings():
-            # Jericho says TextWorld's games lack its score detection; TextWorld scores them.
-            warnings.filterwarnings("ignore", message=".*not fully supported.*")
-            return textworld.start(str(path), request_infos=infos)
+    def _engine_opener(self, path: Path) -> tuple[str, dict[str, Any]]:
+        kwargs = {
+            "game_file": str(path),
+            "description": self.include_description,
+            "inventory": self.include_inventory,
+        }
+        return f"{__name__}:open_textworld_game", kwargs
 
     def _clean(self, text: str) -> str:
         return clean_feedback(text)
 
-    def _extra_sections(self, state: Any) -> list[str]:
+    def _extra_sections(self, state: dict[str, Any]) -> list[str]:
         sections = []
         if self.include_description:
             sections.append("[Room]\n" + clean_feedback(state.get("description") or ""))
