@@ -5,10 +5,31 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from agent_envs.sandbox import Sandbox, SandboxError, SandboxLimits
 from agent_envs.sandbox.process import descendants, sandbox_uid_processes
 
-__all__ = ["descendants", "leftover_processes", "level_or_skip_reason", "SMALL_LIMITS"]
+__all__ = [
+    "descendants",
+    "leftover_processes",
+    "level_or_skip_reason",
+    "process_baseline",
+    "SMALL_LIMITS",
+]
+
+# Children of the test process that existed before the current test (multiprocessing's
+# resource tracker, Ray, an async vector env's workers of an earlier test...): not leftovers.
+_baseline: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def process_baseline():
+    """Record this process's children before each test (import into a test module)."""
+    _baseline.clear()
+    _baseline.update(descendants(os.getpid()))
+    yield
+
 
 #: Small limits keep the attack matrix fast.
 SMALL_LIMITS = SandboxLimits(
@@ -32,7 +53,8 @@ def leftover_processes(uids: list[int], grace: float = 3.0) -> list[str]:
     """
     deadline = time.monotonic() + grace
     while True:
-        pids = [p for uid in uids for p in sandbox_uid_processes(uid)] + descendants(os.getpid())
+        pids = [p for uid in uids for p in sandbox_uid_processes(uid)]
+        pids += [p for p in descendants(os.getpid()) if p not in _baseline]
         if not pids or time.monotonic() > deadline:
             break
         time.sleep(0.05)

@@ -6,7 +6,7 @@ import re
 
 import gymnasium as gym
 import pytest
-from sandbox_helpers import leftover_processes
+from sandbox_helpers import leftover_processes, process_baseline  # noqa: F401 (autouse)
 
 import agent_envs  # noqa: F401  (registers the ids)
 from agent_envs.core import check_text_env

@@ -11,7 +11,7 @@ import tempfile
 import threading
 
 import pytest
-from sandbox_helpers import SMALL_LIMITS, leftover_processes, level_or_skip_reason
+from sandbox_helpers import SMALL_LIMITS, leftover_processes, level_or_skip_reason, process_baseline  # noqa: F401 (autouse)
 
 import agent_envs.sandbox.sandbox as sandbox_module
 from agent_envs.sandbox import (

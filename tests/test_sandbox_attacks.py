@@ -12,7 +12,7 @@ import socket
 import threading
 
 import pytest
-from sandbox_helpers import SMALL_LIMITS, leftover_processes
+from sandbox_helpers import SMALL_LIMITS, leftover_processes, process_baseline  # noqa: F401 (autouse)
 
 from agent_envs.sandbox import Sandbox, isolation_rank
 

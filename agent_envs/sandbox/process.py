@@ -107,8 +107,12 @@ def descendants(pid: int) -> list[int]:
     """Live (non-zombie) descendants of ``pid``, parents before children.
 
     Example:
-        >>> descendants(os.getpid())
-        []
+        >>> import subprocess, sys
+        >>> child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        >>> child.pid in descendants(os.getpid())
+        True
+        >>> child.kill(); child.wait()
+        -9
     """
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
