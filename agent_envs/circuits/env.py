@@ -132,6 +132,10 @@ class ACSEnv(TextEnv):
             max_observation_length=8192, max_action_length=32_768, render_mode=render_mode
         )
         self.circuit = Circuit.load(circuit)
+        if self.circuit.pdk is not None:  # fail here, clearly, not at the first step
+            from agent_envs.circuits.pdk import pdk_library
+
+            pdk_library(self.circuit.pdk["name"])
         self.spec_set = load_spec_set(self.circuit, split)
         self.budget, self.difficulty, self.split = budget, float(difficulty), split
         self.backend_name, self.max_turns = backend, max_turns
