@@ -12,6 +12,7 @@ import pytest
 
 from agent_envs.circuits.backends import ResidentBackend, SubprocessBackend
 from agent_envs.circuits.circuit import Circuit
+from agent_envs.circuits.corners import CornerBackend, worst_metrics
 from agent_envs.circuits.env import ACSEnv
 from agent_envs.circuits.netlist import UnsafeDeckError, check_pdk_deck, render_decks
 from agent_envs.circuits.pdk import PdkUnavailable, lib_line, pdk_library
@@ -110,15 +111,44 @@ def test_hand_analysis(circuit, resident):
     assert m["gain"] + 4 < long["gain"] < m["gain"] + 12
 
 
-def test_corners_order_speed(circuit, tmp_path):
-    """The fast corner is faster than the slow one (a real library change per corner)."""
-    ugbw = {}
+def test_corner_backend_is_the_worst_of_single_corner_runs(circuit, tmp_path):
+    """Resident workers, one per corner, against batch runs; ff is faster than ss."""
+    design = dict(circuit.defaults(), w1=3e-5, ibias=1e-5)
+    decks = render_decks(circuit, design)
+    single = {}
     for corner in ("ff", "ss"):
         c = circuit.with_corner(corner)
-        result = SubprocessBackend(c, tmp_path, timeout=60).simulate(render_decks(c, c.defaults()))
+        result = SubprocessBackend(c, tmp_path, timeout=60).simulate(render_decks(c, design))
         assert result.error is None, result.error
-        ugbw[corner] = result.metrics["ugbw"]
-    assert ugbw["ff"] > 1.05 * ugbw["ss"]
+        single[corner] = result.metrics
+    assert single["ff"]["ugbw"] > 1.01 * single["ss"]["ugbw"]  # a real library change
+    backend = CornerBackend(circuit, ("ff", "ss"), "resident", tmp_path / "corners", 60)
+    try:
+        merged = backend.simulate(decks)
+        again = backend.simulate(render_decks(circuit, dict(design, w1=2e-5)))  # altered
+    finally:
+        backend.close()
+    assert merged.error is None and again.error is None
+    _close(merged.metrics, worst_metrics(circuit, [single["ff"], single["ss"]]))
+    assert merged.metrics["ugbw"] == pytest.approx(single["ss"]["ugbw"], rel=1e-6)
+    assert merged.metrics["power"] == pytest.approx(single["ff"]["power"], rel=1e-6)
+
+
+def test_env_corners_argument():
+    with pytest.raises(ValueError, match="pdk"):
+        ACSEnv(circuit="opamp", corners=("tt",))
+    with pytest.raises(TypeError):
+        ACSEnv(circuit=FOLDER, corners="tt")
+    with pytest.raises(ValueError, match="corner"):
+        ACSEnv(circuit=FOLDER, corners=("tt", "xx"))
+    env = ACSEnv(circuit=FOLDER, corners=("tt", "ss"), backend="subprocess", budget=2)
+    try:
+        obs, info = env.reset(seed=0)
+        assert info["corners"] == ["tt", "ss"] and "tt, ss" in obs
+        info = env.step("ibias = 30u")[4]
+        assert info["action_valid"] and info["sim_error"] == "", info["sim_error"]
+    finally:
+        env.close()
 
 
 def test_reference_design_meets_a_hard_spec():
