@@ -49,7 +49,7 @@ def main() -> None:
                     batch.simulate(decks)
                 else:
                     if way == "reload":
-                        session._drop_kept()  # forget the kept circuit: parse everything
+                        session.drop_kept()  # forget the kept circuit: parse everything
                     session.simulate(decks)
                 times[way].append(time.perf_counter() - start)
     base = statistics.median(times["alter"])

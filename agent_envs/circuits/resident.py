@@ -108,7 +108,7 @@ class NgspiceSession:
                 return 0
 
         self.output: list[str] = []
-        self._kept: list[str] = []  # the decks (less .param lines) kept loaded, in order
+        self._kept: str | None = None  # the kept deck, less its .param lines
         self._ffi = ffi
         self._shared = _Quiet(ngspice_id=0, send_data=False)
         self._lib = self._shared._ngspice_shared
@@ -173,12 +173,12 @@ class NgspiceSession:
         """Run each deck (load, run, read, clear); return merged vectors and the log.
 
         Decks with project ``.param`` lines (pdk circuits) are kept loaded instead: the
-        next call with the same decks but other numbers only sends ``alterparam`` and
-        ``reset`` to each kept circuit, so the model library is parsed once.
+        next call with the same deck but other numbers only sends ``alterparam`` and
+        ``reset`` to the kept circuit, so the model library is parsed once.
         """
         if any(PARAM_LINE_RE.fullmatch(line) for line in decks[0].splitlines()[:64]):
             return self._simulate_kept(decks, wanted)
-        self._drop_kept()
+        self.drop_kept()
         vectors: Vectors = {}
         log: list[str] = []
         for deck in decks:
@@ -198,7 +198,7 @@ class NgspiceSession:
         if len(decks) != 1:
             raise ValueError("a deck set with .param lines must be a single deck")
         static, params = _split_params(decks[0])
-        reuse = self._kept == [static]
+        reuse = self._kept == static
         self.output.clear()
         try:
             if reuse:  # only project-made commands: a checked name, a formatted float
@@ -206,21 +206,22 @@ class NgspiceSession:
                     self.command(f"alterparam acs_{name}={format_number(value)}")
                 self.command("reset")
             else:
-                self._drop_kept()
+                self.drop_kept()
                 self.load(decks[0])
-                self._kept = [static]
+                self._kept = static
             self.run()
             vectors = self.vectors(wanted)
             self.command("destroy all")
         except Exception:
-            self._drop_kept()
+            self.drop_kept()
             raise
         return vectors, "\n".join(self.output)
 
-    def _drop_kept(self) -> None:
-        if self._kept:
+    def drop_kept(self) -> None:
+        """Remove the kept circuit (if any): the next deck is parsed afresh."""
+        if self._kept is not None:
             self.command("remcirc")
-        self._kept = []
+        self._kept = None
         self.command("destroy all")
 
 
