@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import math
 
+import gymnasium as gym
 import pytest
 
+import agent_envs  # noqa: F401  (registers the ids)
 from agent_envs.circuits.backends import ResidentBackend, SubprocessBackend
 from agent_envs.circuits.circuit import Circuit
 from agent_envs.circuits.corners import CornerBackend, worst_metrics
 from agent_envs.circuits.env import ACSEnv
 from agent_envs.circuits.netlist import UnsafeDeckError, check_pdk_deck, render_decks
 from agent_envs.circuits.pdk import PdkUnavailable, lib_line, pdk_library
+from agent_envs.core import check_text_env
 
 try:
     pdk_library("sky130")
@@ -178,3 +181,11 @@ def test_a_hung_kept_run_is_killed_and_the_next_run_reloads(circuit, resident):
     again = resident.simulate(render_decks(circuit, circuit.defaults()))
     assert again.error is None and resident.pid not in (None, first_pid)
     _close(again.metrics, good.metrics)
+
+
+def test_check_text_env():
+    check_text_env(
+        lambda: gym.make("ACS-FiveTransistorOTA-Sky130-v0"),
+        ["w1 = 20u\nibias = 30u", '{"l3": "2u"}'],
+        seed=3,
+    )
