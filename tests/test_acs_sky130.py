@@ -189,3 +189,17 @@ def test_check_text_env():
         ["w1 = 20u\nibias = 30u", '{"l3": "2u"}'],
         seed=3,
     )
+
+
+def test_default_design_does_not_trivially_meet_hard_specs():
+    env = ACSEnv(circuit=FOLDER, difficulty=1.0, budget=1)
+    try:
+        failures = 0
+        for seed in range(4):
+            env.reset(seed=seed)
+            info = env.step(env.format_action(env.circuit.defaults()))[4]
+            assert info["sim_error"] == "", info["sim_error"]
+            failures += not info["success"]
+        assert failures > 0
+    finally:
+        env.close()
