@@ -9,7 +9,9 @@ interleaved design by design so each sees the same machine load:
   afresh for every design (what the resident backend did before the pdk tier);
 * ``subprocess``: ``ngspice -b`` per design (the fallback backend).
 
-Prints the median milliseconds per evaluation and the ratios to ``alter``.
+Prints the median milliseconds per evaluation and the ratios to ``alter``; then the same
+for an operating point alone (the deck without ``.ac``/``.tran``), where the library
+parse is nearly all of a reload's cost.
 
 Run: ``PYTHONPATH=$PWD python benchmarks/acs_sky130_step.py [--n 20]``.
 """
@@ -52,8 +54,23 @@ def main() -> None:
                         session.drop_kept()  # forget the kept circuit: parse everything
                     session.simulate(decks)
                 times[way].append(time.perf_counter() - start)
+    _print("full deck (op, ac, tran)", times)
+    op_times: dict[str, list[float]] = {"alter": [], "reload": []}
+    for _ in range(args.n):
+        deck = render_decks(circuit, sample_design(circuit, rng))[0]
+        deck = "".join(line for line in deck.splitlines(True) if line[:4] not in (".ac ", ".tra"))
+        for way in ("reload", "alter"):  # reload first: alter then finds it loaded
+            if way == "reload":
+                session.drop_kept()
+            start = time.perf_counter()
+            session.simulate([deck])
+            op_times[way].append(time.perf_counter() - start)
+    _print("operating point only", op_times)
+
+
+def _print(title: str, times: dict[str, list[float]]) -> None:
     base = statistics.median(times["alter"])
-    print(f"{'way':<12} {'ms/eval':>9} {'x alter':>8}")
+    print(f"{title}\n{'way':<12} {'ms/eval':>9} {'x alter':>8}")
     for way, ts in times.items():
         med = statistics.median(ts)
         print(f"{way:<12} {med * 1e3:9.1f} {med / base:8.2f}")
