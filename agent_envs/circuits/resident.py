@@ -226,7 +226,7 @@ class NgspiceSession:
 
 
 def _split_params(deck: str) -> tuple[str, list[tuple[str, float]]]:
-    """A deck without its project ``.param`` lines, and those lines' names and numbers."""
+    """A deck without its project ``.param`` numbers (names kept), and those names and numbers."""
     static, params = [], []
     for line in deck.splitlines():
         match = PARAM_LINE_RE.fullmatch(line)
@@ -234,6 +234,7 @@ def _split_params(deck: str) -> tuple[str, list[tuple[str, float]]]:
             params.append((match.group(1), float(match.group(2))))
         else:
             static.append(line)
+    static.append(" ".join(name for name, _ in params))  # same names, same circuit
     return "\n".join(static), params
 
 
