@@ -203,3 +203,11 @@ def test_default_design_does_not_trivially_meet_hard_specs():
         assert failures > 0
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_the_ends_of_the_design_box_have_size_bins(circuit, resident, end):
+    """Every W and L in range falls in a sky130 bin: the box's extremes simulate."""
+    values = {v.name: getattr(v, end) for v in circuit.variables}
+    result = resident.simulate(render_decks(circuit, values))
+    assert result.error is None, result.error
