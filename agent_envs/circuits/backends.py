@@ -25,9 +25,20 @@ from agent_envs.circuits.measure import measure_all, run_failure
 from agent_envs.circuits.rawfile import Vectors, read_raw
 from agent_envs.circuits.resident import read_message, write_message
 
-__all__ = ["SimResult", "SubprocessBackend", "ResidentBackend", "make_backend", "BACKENDS"]
+__all__ = [
+    "SimResult",
+    "SubprocessBackend",
+    "ResidentBackend",
+    "make_backend",
+    "BACKENDS",
+    "PDK_LOAD_ALLOWANCE",
+]
 
 BACKENDS = ("resident", "subprocess")
+#: Extra seconds allowed to a run that parses a foundry model library (about 1 s
+#: unloaded; much more on a busy machine): every subprocess run of a pdk circuit, and
+#: the first resident run after the worker (re)started.
+PDK_LOAD_ALLOWANCE = 30.0
 _WORKER_START_TIMEOUT = 60.0
 
 
@@ -67,6 +78,7 @@ class SubprocessBackend:
 
     def __init__(self, circuit: Circuit, workdir: str | Path, timeout: float = 10.0) -> None:
         self.circuit, self.workdir, self.timeout = circuit, Path(workdir), float(timeout)
+        self._allowance = PDK_LOAD_ALLOWANCE if circuit.pdk is not None else 0.0
 
     def simulate(self, decks: Sequence[str]) -> SimResult:
         """Simulate the rendered testbench decks of one design."""
@@ -97,10 +109,10 @@ class SubprocessBackend:
         except OSError as exc:  # no ngspice on PATH, temp dir gone, ...
             return f"could not run {self.executable} ({type(exc).__name__}: {exc.strerror})"
         try:
-            log, _ = proc.communicate(timeout=self.timeout)
+            log, _ = proc.communicate(timeout=self.timeout + self._allowance)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            return f"timeout after {self.timeout:g} s"
+            return f"timeout after {self.timeout + self._allowance:g} s"
         logs.append(log.decode("latin-1"))
         if proc.returncode != 0 and not raw_path.exists():
             return f"ngspice exited with status {proc.returncode}"
@@ -144,6 +156,7 @@ class ResidentBackend:
         self.remove_workdir_if_orphaned = remove_workdir_if_orphaned
         self._proc: subprocess.Popen | None = None
         self.restarts = 0
+        self._loaded = False  # whether the worker holds this circuit's library already
 
     @property
     def pid(self) -> int | None:
@@ -152,6 +165,7 @@ class ResidentBackend:
 
     def _start(self) -> None:
         self._stop()
+        self._loaded = False
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
@@ -202,12 +216,14 @@ class ResidentBackend:
                 self.restarts += 1
                 self._start()
                 write_message(self._proc.stdin, request)
-            if not self._wait_readable(self.timeout):
+            limit = self.timeout
+            if self.circuit.pdk is not None and not self._loaded:
+                limit += PDK_LOAD_ALLOWANCE
+            if not self._wait_readable(limit):
                 self._stop()
-                return SimResult(
-                    None, f"timeout after {self.timeout:g} s", time.perf_counter() - start
-                )
+                return SimResult(None, f"timeout after {limit:g} s", time.perf_counter() - start)
             reply = read_message(self._proc.stdout)
+            self._loaded = True
         except RuntimeError as exc:
             return SimResult(None, str(exc), time.perf_counter() - start)
         except (EOFError, OSError, ValueError) as exc:

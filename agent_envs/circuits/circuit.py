@@ -7,6 +7,7 @@ Device models come from a process file in ``agent_envs/circuits/models/``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -152,6 +153,9 @@ class Circuit:
     #: task variations (load, supply, ...): template holes fixed per spec-set entry, not
     #: set by the agent; the defaults apply where an entry names none
     conditions: tuple[Variable, ...] = ()
+    #: a foundry model library instead of ``.model`` cards: ``{"name": "sky130", "corner":
+    #: "tt"}`` (see :mod:`agent_envs.circuits.pdk`); None for the project's simple cards
+    pdk: dict[str, str] | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Circuit:
@@ -163,7 +167,7 @@ class Circuit:
         if not meta_path.is_file():
             raise ValueError(f"no circuit folder {str(name_or_path)!r} (missing {meta_path})")
         meta = json.loads(meta_path.read_text())
-        process_path = CIRCUITS_DIR / "models" / f"{meta['process']}.json"
+        process_path = CIRCUITS_DIR / "models" / f"{meta.get('process')}.json"
         variables = tuple(Variable(**v) for v in meta["variables"])
         measurements = tuple(
             Measurement(
@@ -185,13 +189,14 @@ class Circuit:
             title=meta.get("title", folder.name),
             summary=meta.get("summary", ""),
             testbenches=tuple(_load_testbench(folder, meta, tb) for tb in meta["testbenches"]),
-            process=json.loads(process_path.read_text()),
+            process=json.loads(process_path.read_text()) if meta.get("process") else {},
             models=tuple(ModelUse(**m) for m in meta.get("models", [])),
             variables=variables,
             measurements=measurements,
             spec_rules=tuple(SpecRule(**s) for s in meta["specs"]),
             spec_sets=dict(meta.get("spec_sets", {})),
             conditions=tuple(Variable(**v) for v in meta.get("conditions", [])),
+            pdk=dict(meta["pdk"]) if meta.get("pdk") else None,
         )
         circuit._validate()
         return circuit
@@ -242,6 +247,8 @@ class Circuit:
                 raise ValueError(f"{self.name}: bad range for {v.name}")
             if not v.contains(v.default):
                 raise ValueError(f"{self.name}: default of {v.name} outside its range")
+        if self.pdk is not None:
+            self._validate_pdk()
         for use in self.models:
             if use.type not in ("nmos", "pmos") or use.length not in names:
                 raise ValueError(f"{self.name}: bad model use {use}")
@@ -253,6 +260,32 @@ class Circuit:
             raise ValueError(f"{self.name}: two testbenches run the same analysis kind")
         for tb in self.testbenches:
             check_template(tb.template, set(holes))
+
+    def _validate_pdk(self) -> None:
+        from agent_envs.circuits.pdk import PDKS
+
+        pdk = PDKS.get(str(self.pdk.get("name")))
+        if pdk is None or self.pdk.get("corner") not in pdk.corners:
+            raise ValueError(f"{self.name}: bad pdk {self.pdk} (known: {sorted(PDKS)})")
+        if self.models or self.process:
+            raise ValueError(f"{self.name}: a pdk circuit has no process or .model cards")
+        if len(self.testbenches) != 1:  # the resident worker keeps one circuit loaded
+            raise ValueError(f"{self.name}: a pdk circuit has a single testbench")
+
+    def with_corner(self, corner: str) -> Circuit:
+        """The same pdk circuit at another process corner (ValueError for a bad one).
+
+        Example:
+            >>> Circuit.load("opamp").with_corner("ff")
+            Traceback (most recent call last):
+            ...
+            ValueError: opamp uses the project's model cards, which have no corners
+        """
+        if self.pdk is None:
+            raise ValueError(f"{self.name} uses the project's model cards, which have no corners")
+        circuit = dataclasses.replace(self, pdk={**self.pdk, "corner": corner})
+        circuit._validate_pdk()
+        return circuit
 
 
 def _load_testbench(folder: Path, meta: dict[str, Any], tb: dict[str, Any]) -> Testbench:

@@ -11,6 +11,7 @@ from typing import Any
 
 from agent_envs.circuits.backends import BACKENDS, SimResult, make_backend
 from agent_envs.circuits.circuit import Circuit, Variable
+from agent_envs.circuits.corners import CornerBackend, check_corners
 from agent_envs.circuits.netlist import UnsafeDeckError, format_number, render_decks
 from agent_envs.circuits.protocol import format_action, format_si, parse_action, tool_schema
 from agent_envs.circuits.report import system_prompt, task_text, turn_report
@@ -70,7 +71,9 @@ class ACSEnv(TextEnv):
     ``circuit`` (folder name, default ``"opamp"``), ``budget`` (simulations, 20),
     ``difficulty`` (0..1, 0.5), ``split`` (``"train"`` | ``"test"``), ``backend``
     (``"resident"`` | ``"subprocess"``), ``sim_timeout`` (seconds per simulation, 10),
-    ``max_turns`` (default ``2 * budget``).
+    ``max_turns`` (default ``2 * budget``), ``corners`` (PVT hard mode, pdk circuits only:
+    e.g. ``("tt", "ff", "ss")``; every design is simulated at each corner and each spec
+    metric is its worst value over them; default: the circuit's own corner only).
 
     ## Info
     Standard keys plus ``specs`` (name, target, direction, unit), ``params`` (the
@@ -107,6 +110,7 @@ class ACSEnv(TextEnv):
         sim_timeout: float = 10.0,
         max_turns: int | None = None,
         render_mode: str | None = None,
+        corners: tuple[str, ...] | None = None,
     ) -> None:
         if not isinstance(circuit, str):
             raise TypeError(f"circuit must be a folder name, got {type(circuit).__name__}")
@@ -132,6 +136,11 @@ class ACSEnv(TextEnv):
             max_observation_length=8192, max_action_length=32_768, render_mode=render_mode
         )
         self.circuit = Circuit.load(circuit)
+        if self.circuit.pdk is not None:  # fail here, clearly, not at the first step
+            from agent_envs.circuits.pdk import pdk_library
+
+            pdk_library(self.circuit.pdk["name"])
+        self.corners = None if corners is None else check_corners(self.circuit, corners)
         self.spec_set = load_spec_set(self.circuit, split)
         self.budget, self.difficulty, self.split = budget, float(difficulty), split
         self.backend_name, self.max_turns = backend, max_turns
@@ -219,6 +228,12 @@ class ACSEnv(TextEnv):
             "cost": {"simulations": 0},
         }
         text = task_text(self.circuit, self._specs, self._params, self.budget, self._conditions)
+        if self.corners is not None:
+            info["corners"] = list(self.corners)
+            text += (
+                f"\nEvery design is simulated at the process corners {', '.join(self.corners)};"
+                " each measured value is the worst over them."
+            )
         return text, info
 
     def _budget_spent(self) -> bool:
@@ -305,9 +320,11 @@ class ACSEnv(TextEnv):
     def _simulate(self, decks: tuple[str, ...]) -> SimResult:
         if self._backend is None:
             self._workdir = tempfile.mkdtemp(prefix="acs-")
-            self._backend = make_backend(
-                self.backend_name, self.circuit, self._workdir, self._sim_timeout, True
-            )
+            args = (self.backend_name, self._workdir, self._sim_timeout, True)
+            if self.corners is None:
+                self._backend = make_backend(args[0], self.circuit, *args[1:])
+            else:
+                self._backend = CornerBackend(self.circuit, self.corners, *args)
             self._closed = False  # resources exist again: close() must release them
         return self._backend.simulate(decks)
 

@@ -18,6 +18,8 @@ __all__ = [
     "render_decks",
     "check_template",
     "check_deck",
+    "check_pdk_deck",
+    "PARAM_LINE_RE",
     "validate_values",
     "UnsafeDeckError",
     "format_number",
@@ -33,6 +35,9 @@ _FORBIDDEN_RE = re.compile(
 )
 _NUMBER_TEXT_RE = re.compile(r"^-?\d\.\d{6}e[-+]\d{2,3}$")
 _CARD_RE = re.compile(r"\.model [a-z0-9_]+ [np]mos \(([a-z]+=-?\d\.\d{6}e[-+]\d{2,3} ?)+\)")
+
+#: The only ``.param`` line a deck may hold: written by the project for a pdk circuit.
+PARAM_LINE_RE = re.compile(r"\.param acs_([a-z][a-z0-9_]*)=(-?\d\.\d{6}e[-+]\d{2,3})")
 
 
 class UnsafeDeckError(RuntimeError):
@@ -143,6 +148,8 @@ def render_decks(
     _validate_conditions(circuit, conditions)
     rendered = {name: format_number(float(value)) for name, value in values.items()}
     rendered.update({name: format_number(float(v)) for name, v in conditions.items()})
+    if circuit.pdk is not None:
+        return _render_pdk_decks(circuit, rendered)
     cards = _model_cards(circuit, values)
     decks = []
     for tb in circuit.testbenches:
@@ -152,6 +159,57 @@ def render_decks(
         check_deck(deck, tb.template, len(cards))
         decks.append(deck)
     return tuple(decks)
+
+
+def _param_holes(line: str) -> str:
+    """A template line with each ``{name}`` hole as the expression ``{acs_name}``."""
+    return _HOLE_RE.sub(lambda m: "{acs_" + m.group(1) + "}", line)
+
+
+def _render_pdk_decks(circuit: Circuit, rendered: Mapping[str, str]) -> tuple[str, ...]:
+    """Decks for a foundry library: the ``.lib`` line, one ``.param`` per number, then the
+    template with holes as parameter expressions, so a resident simulator that keeps the
+    circuit loaded can apply new numbers with ``alterparam`` instead of reparsing."""
+    from agent_envs.circuits.pdk import lib_line
+
+    lib = lib_line(circuit.pdk["name"], circuit.pdk["corner"])
+    params = [f".param acs_{name}={value}" for name, value in rendered.items()]
+    decks = []
+    for tb in circuit.testbenches:
+        lines = tb.template.splitlines()
+        deck = "\n".join([lines[0], lib, *params, *map(_param_holes, lines[1:])]) + "\n"
+        check_pdk_deck(deck, tb.template, lib, tuple(rendered))
+        decks.append(deck)
+    return tuple(decks)
+
+
+def check_pdk_deck(deck: str, template: str, lib: str, names: tuple[str, ...]) -> None:
+    """Assert a pdk deck is: the title, exactly ``lib``, one number ``.param`` per name (in
+    order), then the template with ``{acs_name}`` holes. Nothing else.
+
+    Example:
+        >>> check_pdk_deck("t\\n.lib x tt\\n.param acs_r=1.000000e+03\\nR1 a 0 {acs_r}\\n",
+        ...                "t\\nR1 a 0 {r}", ".lib x tt", ("r",))
+        >>> check_pdk_deck("t\\n.lib x tt\\n.param acs_r=1+2\\nR1 a 0 {acs_r}\\n",
+        ...                "t\\nR1 a 0 {r}", ".lib x tt", ("r",))
+        Traceback (most recent call last):
+        ...
+        agent_envs.circuits.netlist.UnsafeDeckError: deck line 3 is not a project .param line
+    """
+    template_lines, lines = template.splitlines(), deck.splitlines()
+    extra = len(lines) - (len(template_lines) + 1 + len(names))
+    if extra:
+        raise UnsafeDeckError(f"the deck has {extra} extra line(s)")
+    if lines[0] != template_lines[0] or lines[1] != lib:
+        raise UnsafeDeckError("the deck's title or .lib line is not the project's")
+    for i, (line, name) in enumerate(zip(lines[2:], names, strict=False), start=3):
+        match = PARAM_LINE_RE.fullmatch(line)
+        if not match or match.group(1) != name:
+            raise UnsafeDeckError(f"deck line {i} is not a project .param line")
+    body = lines[2 + len(names) :]
+    for i, (line, tmpl) in enumerate(zip(body, template_lines[1:], strict=True), start=1):
+        if line != _param_holes(tmpl) or _FORBIDDEN_RE.search(line):
+            raise UnsafeDeckError(f"deck body line {i} does not match its template")
 
 
 @functools.lru_cache(maxsize=64)

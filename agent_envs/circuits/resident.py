@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from agent_envs.circuits.netlist import PARAM_LINE_RE, format_number
 from agent_envs.circuits.rawfile import Vectors, plot_kind
 
 __all__ = ["NgspiceSession", "read_message", "write_message", "serve"]
@@ -107,6 +108,7 @@ class NgspiceSession:
                 return 0
 
         self.output: list[str] = []
+        self._kept: str | None = None  # the kept deck, less its .param lines
         self._ffi = ffi
         self._shared = _Quiet(ngspice_id=0, send_data=False)
         self._lib = self._shared._ngspice_shared
@@ -168,7 +170,15 @@ class NgspiceSession:
         self.output.clear()
 
     def simulate(self, decks: list[str], wanted: set[str] | None = None) -> tuple[Vectors, str]:
-        """Run each deck (load, run, read, clear); return merged vectors and the log."""
+        """Run each deck (load, run, read, clear); return merged vectors and the log.
+
+        Decks with project ``.param`` lines (pdk circuits) are kept loaded instead: the
+        next call with the same deck but other numbers only sends ``alterparam`` and
+        ``reset`` to the kept circuit, so the model library is parsed once.
+        """
+        if any(PARAM_LINE_RE.fullmatch(line) for line in decks[0].splitlines()[:64]):
+            return self._simulate_kept(decks, wanted)
+        self.drop_kept()
         vectors: Vectors = {}
         log: list[str] = []
         for deck in decks:
@@ -181,6 +191,51 @@ class NgspiceSession:
                 log.extend(self.output)
                 self.clear()
         return vectors, "\n".join(log)
+
+    def _simulate_kept(self, decks: list[str], wanted: set[str] | None) -> tuple[Vectors, str]:
+        # One kept circuit: ngspice 39's ``reset`` mixes circuits up when several are
+        # loaded, so a pdk circuit has a single testbench (checked by Circuit).
+        if len(decks) != 1:
+            raise ValueError("a deck set with .param lines must be a single deck")
+        static, params = _split_params(decks[0])
+        reuse = self._kept == static
+        self.output.clear()
+        try:
+            if reuse:  # only project-made commands: a checked name, a formatted float
+                for name, value in params:
+                    self.command(f"alterparam acs_{name}={format_number(value)}")
+                self.command("reset")
+            else:
+                self.drop_kept()
+                self.load(decks[0])
+                self._kept = static
+            self.run()
+            vectors = self.vectors(wanted)
+            self.command("destroy all")
+        except Exception:
+            self.drop_kept()
+            raise
+        return vectors, "\n".join(self.output)
+
+    def drop_kept(self) -> None:
+        """Remove the kept circuit (if any): the next deck is parsed afresh."""
+        if self._kept is not None:
+            self.command("remcirc")
+        self._kept = None
+        self.command("destroy all")
+
+
+def _split_params(deck: str) -> tuple[str, list[tuple[str, float]]]:
+    """A deck without its project ``.param`` numbers (names kept), and those names and numbers."""
+    static, params = [], []
+    for line in deck.splitlines():
+        match = PARAM_LINE_RE.fullmatch(line)
+        if match:
+            params.append((match.group(1), float(match.group(2))))
+        else:
+            static.append(line)
+    static.append(" ".join(name for name, _ in params))  # same names, same circuit
+    return "\n".join(static), params
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
