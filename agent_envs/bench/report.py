@@ -121,15 +121,7 @@ def plot_best_so_far(
         )
     ax.set_xlabel(_cost_unit(records))
     ax.set_ylabel("best score so far (mean, 95% CI)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    _finish(fig, ax, path, title)
 
 
 def plot_success_at_k(
@@ -162,12 +154,17 @@ def plot_success_at_k(
     ax.set_xlabel(f"{_cost_unit(records)} (k)")
     ax.set_ylabel("success@k (95% Wilson CI)")
     ax.set_ylim(-0.02, 1.02)
+    _finish(fig, ax, path, title)
+
+
+def _finish(fig: Any, ax: Any, path: Path, title: str) -> None:
+    """Title, grid and legend, then save the figure and free it."""
+    import matplotlib.pyplot as plt
+
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
     fig.tight_layout()
     fig.savefig(path)
-    import matplotlib.pyplot as plt
-
     plt.close(fig)
