@@ -30,7 +30,8 @@ __all__ = [
 _NOISE_RE = re.compile(r"\\left|\\right|\\displaystyle|\\[!,;:> ]|\$")
 _FRAC_SHORT_RE = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _SPACES_RE = re.compile(r"\s+")
-_SPACE_NEAR_SYMBOL_RE = re.compile(r"\s*([^\w\s\\])\s*")
+# spaces next to a symbol go; next to a comma they stay ("1, 200" is a list, "1,200" a number)
+_SPACE_NEAR_SYMBOL_RE = re.compile(r"\s*([^\w\s\\,])\s*")
 
 
 def normalize_answer(text: str) -> str:
@@ -84,9 +85,10 @@ def parse_number(text: str, mixed: bool = True) -> Fraction | None:
     if not isinstance(text, str) or len(text) > 200:
         return None
     s = normalize_answer(text)
+    if s.startswith("(") and s.endswith(")") and "," not in s:
+        s = s[1:-1]
     if _THOUSANDS_RE.match(s):
         s = s.replace(",", "")
-    s = s.replace(" ", "") if not _MIXED_RE.match(s) else s
     try:
         match = _FRAC_RE.match(s)
         if match:
@@ -210,7 +212,7 @@ def strip_percent(answer: str) -> tuple[str, bool]:
 
 
 _UNIT_RE = re.compile(
-    r"\^\s*\{?\\circ\}?|°|\\\$|\\(?:text|mathrm|mbox|textrm)\{\s*[A-Za-z][A-Za-z .]*\}"
+    r"\^\s*\{?\\circ\}?|°|\\\$|\\(?:text|mathrm|mbox|textrm)\{\s*[A-Za-z][A-Za-z .]*\}(?:\^\{?\d\}?)?"
 )
 
 
@@ -264,6 +266,10 @@ def unsimplified_fraction(answer: str) -> str | None:
 
 
 _ROOT_RE = re.compile(r"\\sqrt\s*(?:\[\s*(\d+)\s*\])?\s*(?:\{\s*(\d+)\s*\}|(\d))")
+_SURD = r"(?:\\sqrt(?:\[\d+\])?(?:\{\d+\}|\d))"
+_TERM = rf"(?:\d+{_SURD}?|{_SURD})"
+_FRAC_OF_TERMS_RE = re.compile(rf"\\frac\{{([-+]?{_TERM}(?:[-+]{_TERM})*)\}}\{{(\d+)\}}")
+_TERM_COEFFICIENT_RE = re.compile(rf"(?:^|[-+])(\d*){_SURD}?(?=[-+]|$)")
 _ROOT_OF_FRACTION_RE = re.compile(r"\\sqrt\s*(?:\[[^\]]*\])?\s*\{[^{}]*(?:\\frac|/)")
 _ROOT_IN_DENOMINATOR_RE = re.compile(
     r"\\frac\{(?:[^{}]|\{[^{}]*\})*\}\{[^{}]*\\sqrt|/\s*\(?[^+\-()]*\\sqrt"
@@ -281,8 +287,10 @@ def unsimplified_radical(answer: str) -> str | None:
         'the radical \\\\sqrt{50} has the square factor 25'
         >>> unsimplified_radical(r"\\frac{10}{\\sqrt{2}}")
         'the denominator holds a radical (not rationalized)'
-        >>> unsimplified_radical(r"5\\sqrt{2}") is None
-        True
+        >>> unsimplified_radical(r"\\frac{2+2\\sqrt{5}}{4}")
+        'the fraction \\\\frac{2+2\\\\sqrt{5}}{4} has a common factor'
+        >>> unsimplified_radical(r"5\\sqrt{2}"), unsimplified_radical(r"\\frac{1+\\sqrt{5}}{2}")
+        (None, None)
     """
     for match in _ROOT_RE.finditer(answer):
         k = int(match.group(1) or 2)
@@ -295,6 +303,10 @@ def unsimplified_radical(answer: str) -> str | None:
         if factor > 1:
             kind = {2: "square", 3: "cube"}.get(k, f"{k}th-power")
             return f"the radical {match.group(0)} has the {kind} factor {factor}"
+    for match in _FRAC_OF_TERMS_RE.finditer(answer):
+        coefficients = [int(c or 1) for c in _TERM_COEFFICIENT_RE.findall(match.group(1))]
+        if math.gcd(int(match.group(2)), *coefficients) > 1:
+            return f"the fraction {match.group(0)} has a common factor"
     if _ROOT_OF_FRACTION_RE.search(answer):
         return "a fraction under a radical is not simplified"
     if _ROOT_IN_DENOMINATOR_RE.search(answer):

@@ -52,9 +52,8 @@ _PLACES_RE = re.compile(
 _NEAREST_RE = re.compile(r"\bnearest\s+(" + "|".join(_NEAREST_PLACES) + r")s?\b", re.IGNORECASE)
 _DECIMAL_RE = re.compile(
     r"\b(?:as|in|into)\s+(?:a\s+)?decimal\b|\bdecimal\s+(?:form|approximation|number|"
-    r"expansion|value)\b|\bround(?:ed|ing)?\s+(?:\w+\s+){0,3}?to\b|\bapproximat(?:e|ely|ion)\b|"
-    r"\bestimate\b|"
-    r"\bdecimal\s+places?\b",
+    r"expansion|value)\b|\bapproximation\b|\bapproximate\s+(?:value|answer)\b|"
+    r"\bsignificant\s+(?:figures?|digits?)\b|\bdecimal\s+places?\b",
     re.IGNORECASE,
 )
 _PERCENT_RE = re.compile(

@@ -176,7 +176,8 @@ class AnswerChecker:
         question = question if isinstance(question, str) else ""
         demand = answer_demand(question, gold)
         text, gold_text = normalize_answer(answer), normalize_answer(gold)
-        if text == gold_text:
+        rounding_asked = demand.decimal and not DECIMAL_LITERAL_RE.search(gold_text)
+        if text == gold_text and not rounding_asked:  # (an exact gold can't answer "round it")
             return Grade(True, "exact")
         reason = hedge_reason(text, gold_text)
         if reason is None and not demand.relation:
@@ -198,7 +199,7 @@ class AnswerChecker:
         reason = _expression_form_reason(text, gold_text, demand)
         if reason is not None:
             return _refuse(reason)
-        if demand.decimal and not DECIMAL_LITERAL_RE.search(gold_text):
+        if rounding_asked:
             places = demand.places if demand.places is not None else decimal_places(text)
             if demand.places is None and places < 2:
                 return _refuse("an approximation needs at least 2 decimal places")
