@@ -119,6 +119,8 @@ CASES = [
     (PI_2DP, "3.14", True, "pi to two decimal places"),
     (PI_2DP, "3.140", True, "the same two places with a trailing zero"),
     (PI_2DP, "3.1416", False, "four places where two are asked"),
+    (PI_2DP, "3.14...", False, "the dots say it goes on: not a rounded value"),
+    (PI_2DP, "3.14.", True, "3.14 ending a sentence"),
     (PI_2DP, "3.15", False, "not the rounding of pi"),
     (PI_2DP, r"\pi", False, "'rounded to two decimal places': pi itself is not rounded"),
     (PI_2DP, r"\frac{157}{50}", False, "'decimal places': a fraction is not a decimal"),

@@ -46,7 +46,7 @@ def normalize_answer(text: str) -> str:
     s = _NOISE_RE.sub(" ", text).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _FRAC_SHORT_RE.sub(r"\\frac{\1}{\2}", s).replace("{,}", "").replace("~", " ")
     s = _SPACE_NEAR_SYMBOL_RE.sub(r"\1", _SPACES_RE.sub(" ", s)).strip()
-    while s.endswith("."):
+    if s.endswith(".") and not s.endswith(".."):  # a sentence's period; "3.14..." stays
         s = s[:-1].rstrip()
     while s.startswith("{") and s.endswith("}") and _balanced(s[1:-1]):
         s = s[1:-1].strip()

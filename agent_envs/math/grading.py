@@ -127,7 +127,12 @@ def _agent_envs_check(gold, answer, places=None, simplified=False, expanded=Fals
     if factored and isinstance(ae, _sp.Add) and not isinstance(ge, _sp.Add):
         return "the expression is not factored"
     return "True"
+# warm up (under the setup's generous time limit) the paths a check takes: the
+# parser, symbolic equality, the exact test of constants, and the shape tests
 _agent_envs_check("1/2", "\\\\frac{1}{2}")
+_agent_envs_check("x^2+2x+1", "(x+1)^2", simplified=True, expanded=True, factored=True)
+_agent_envs_check("5\\\\sqrt{2}", "\\\\frac{10}{\\\\sqrt{2}}")
+_agent_envs_check("\\\\sqrt{2}", "\\\\frac{1414}{1000}", places=3)
 """
 
 
