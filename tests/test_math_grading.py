@@ -318,3 +318,36 @@ def test_simplest_radical_form_refuses_square_factors_and_decimals(a, n):
     assert not grade.correct and "square factor" in grade.reason
     approximation = f"{a * math.sqrt(n):.6f}"
     assert not checker.check(approximation, gold, question).correct
+
+
+_LATEX_BITS = st.sampled_from(
+    ["0", "1", "2", "7", "12", ".", ",", "/", "\\frac", "\\sqrt", "{", "}", "(", ")", "^", "_",
+     "=", "+", "-", "\\%", "%", " ", "x", "y", "\\pi", "\\text{", "or", "\\approx", "\\,", "?",
+     "\\dfrac", "[", "]", "\\le", "\\cdot", "\\$", "^\\circ", "…", "\u2212", "\\infty"]
+)  # fmt: skip
+_LATEX_TEXT = st.lists(_LATEX_BITS, max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    answer=st.one_of(_LATEX_TEXT, st.text(max_size=80)),
+    question=st.one_of(st.text(max_size=200), st.sampled_from([p[0] for p, *_ in CASES])),
+    gold=st.sampled_from(["12", "-3/4", "2.50", r"3\frac{1}{2}", "25\\%", r"\frac{1}{3}"]),
+)
+def test_checking_any_text_against_a_number_never_raises(answer, question, gold):
+    grade = AnswerChecker().check(answer, gold, question)  # rational golds: no sandbox
+    assert isinstance(grade.correct, bool) and grade.method in ("exact", "form", "error")
+    assert grade.method != "form" or grade.reason
+    for helper in (answer_demand, parse_number, hedge_reason, unsimplified_fraction):
+        helper(answer)
+    unsimplified_radical(answer)
+    split_assignment(answer, question)
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(answer=_LATEX_TEXT)
+def test_checking_any_text_against_an_expression_never_raises(checker, answer):
+    grade = checker.check(answer, r"5\sqrt{2}", "What is $\\sqrt{50}$ in simplest radical form?")
+    assert isinstance(grade.correct, bool)
+    assert grade.method in ("exact", "form", "error", "math-verify")

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _NOISE_RE = re.compile(r"\\left|\\right|\\displaystyle|\\[!,;:> ]|\$")
+_THIN_SPACE_THOUSANDS_RE = re.compile(r"(?<=\d)\\,(?=\d{3}(?!\d))")  # 1\,000
 _FRAC_SHORT_RE = re.compile(r"\\frac\s*(\d)\s*(\d)")
 _SPACES_RE = re.compile(r"\s+")
 # spaces next to a symbol go; next to a comma they stay ("1, 200" is a list, "1,200" a number)
@@ -40,10 +41,11 @@ def normalize_answer(text: str) -> str:
     Example:
         >>> normalize_answer(r"$\\left(\\dfrac{3}{4}\\right).$")
         '(\\\\frac{3}{4})'
-        >>> normalize_answer(r"1{,}200 ~ ")
-        '1200'
+        >>> normalize_answer(r"1{,}200 ~ "), normalize_answer(r"1\\,000"), normalize_answer("\u22125")
+        ('1200', '1000', '-5')
     """
-    s = _NOISE_RE.sub(" ", text).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = _THIN_SPACE_THOUSANDS_RE.sub("", text).replace("\u2212", "-")
+    s = _NOISE_RE.sub(" ", s).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = _FRAC_SHORT_RE.sub(r"\\frac{\1}{\2}", s).replace("{,}", "").replace("~", " ")
     s = _SPACE_NEAR_SYMBOL_RE.sub(r"\1", _SPACES_RE.sub(" ", s)).strip()
     if s.endswith(".") and not s.endswith(".."):  # a sentence's period; "3.14..." stays
@@ -82,7 +84,7 @@ def parse_number(text: str, mixed: bool = True) -> Fraction | None:
         >>> parse_number("1,200"), parse_number("x+1"), parse_number("1/0")
         (Fraction(1200, 1), None, None)
     """
-    if not isinstance(text, str) or len(text) > 200:
+    if not isinstance(text, str) or len(text) > 1000:
         return None
     s = normalize_answer(text)
     if s.startswith("(") and s.endswith(")") and "," not in s:
@@ -216,14 +218,20 @@ _UNIT_RE = re.compile(
 )
 
 
+_TEXT_NUMBER_RE = re.compile(r"\\(?:text|mathrm|mbox|textrm)\{([^{}A-Za-z]*)\}")
+
+
 def strip_units(answer: str) -> str:
     """Remove unit words in ``\\text{}``, degree signs and ``\\$`` (called after the hedge check).
 
     Example:
         >>> strip_units(r"720^\\circ"), strip_units(r"12 \\text{ cm}"), strip_units(r"\\$5")
         ('720', '12', '5')
+        >>> strip_units(r"\\text{12}"), strip_units(r"10 \\text{cm}^2")
+        ('12', '10')
     """
-    return _SPACES_RE.sub(" ", _UNIT_RE.sub(" ", answer)).strip()
+    unwrapped = _TEXT_NUMBER_RE.sub(r"\1", answer)
+    return _SPACES_RE.sub(" ", _UNIT_RE.sub(" ", unwrapped)).strip()
 
 
 def decimal_places(number: str) -> int:

@@ -190,7 +190,7 @@ class AnswerChecker:
             text = value_text if value_text is not None else text
         if reason is not None:
             return _refuse(reason)
-        if "\\text" not in gold_text:
+        if strip_units(gold_text):  # (not when the gold is words: "\\text{Monday}")
             text, gold_text = strip_units(text), strip_units(gold_text)
         text, has_percent = strip_percent(text)
         gold_text = strip_percent(gold_text)[0]
