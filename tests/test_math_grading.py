@@ -15,7 +15,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sandbox_helpers import leftover_processes, process_baseline  # noqa: F401 (autouse)
 
-from agent_envs.math import AnswerChecker, MathTIREnv
+from agent_envs.math import (
+    AREAS,
+    LEVELS,
+    SAMPLE_PROBLEMS_PATH,
+    AnswerChecker,
+    MathTIREnv,
+    generate_problem,
+    load_problems,
+)
 from agent_envs.math.answer_form import (
     hedge_reason,
     parse_number,
@@ -351,3 +359,19 @@ def test_checking_any_text_against_an_expression_never_raises(checker, answer):
     grade = checker.check(answer, r"5\sqrt{2}", "What is $\\sqrt{50}$ in simplest radical form?")
     assert isinstance(grade.correct, bool)
     assert grade.method in ("exact", "form", "error", "math-verify")
+
+
+def test_every_shipped_and_generated_problem_accepts_its_own_reference(checker):
+    problems = list(load_problems(SAMPLE_PROBLEMS_PATH).problems)
+    problems += [generate_problem(a, lvl, seed) for a in AREAS for lvl in LEVELS for seed in (0, 1)]
+    for problem in problems:
+        grade = checker.check(problem.answer, problem.answer, problem.question)
+        assert grade.correct, (problem, grade)
+        value = parse_number(problem.answer)
+        if value is None or "." in problem.answer:
+            continue
+        # the same value in LaTeX is accepted, and one more is not
+        latex = rf"\frac{{{value.numerator}}}{{{value.denominator}}}"
+        latex = str(value) if value.denominator == 1 else latex
+        assert checker.check(latex, problem.answer, problem.question).correct, problem
+        assert not checker.check(str(value + 1), problem.answer, problem.question).correct
