@@ -74,6 +74,10 @@ class Grade:
 
     ``method``: ``exact`` (numbers compared exactly here), ``math-verify``, ``form`` (refused
     for its form, whatever its value: ``reason`` says why) or ``error`` (``error`` says why).
+
+    Example:
+        >>> Grade(False, "form", reason="the fraction 6/8 is not in lowest terms").correct
+        False
     """
 
     correct: bool
@@ -140,9 +144,9 @@ class AnswerChecker:
     """Checks an answer against a reference answer and the form its problem demands.
 
     The demand is read from the question (:func:`~agent_envs.math.demand.answer_demand`):
-    exact answers by default, a decimal only when the gold answer is one or the problem
-    asks for one, no hedges or equations (a bare ``x = 12`` is fine), a percent only when
-    asked, lowest terms and simplified radicals when asked. Numbers are compared exactly
+    exact answers by default (a decimal approximation only when the gold answer is a
+    decimal or the problem asks for one), no hedges or equations (a bare ``x = 12`` is
+    fine), a percent only when asked, lowest terms and simplified radicals when asked. Numbers are compared exactly
     in this process; other expressions go to ``math-verify`` running in a sandbox of its
     own (started on first use, hard time limit), so a pathological answer can neither
     hang nor crash the caller. The rules are listed in ``docs/envs/math.md``.
@@ -172,6 +176,12 @@ class AnswerChecker:
 
     def check(self, answer: str, gold: str, question: str = "") -> Grade:
         """Whether ``answer`` equals ``gold`` in the form ``question`` demands; never raises."""
+        try:
+            return self._check(answer, gold, question)
+        except Exception as exc:  # noqa: BLE001 - grading never raises
+            return Grade(False, "error", f"the checker failed: {type(exc).__name__}: {exc}")
+
+    def _check(self, answer: str, gold: str, question: str) -> Grade:
         if not isinstance(answer, str) or not answer.strip():
             return Grade(False, "error", "empty answer")
         if len(answer) > self.max_answer_length:
