@@ -188,7 +188,8 @@ class MathTIREnv(TextEnv):
             "correct": None,
         }
         if answer is not None:
-            grade = self._checker.check(answer, self.problem.answer)
+            # the question tells the checker what answer form the problem demands
+            grade = self._checker.check(answer, self.problem.answer, self.problem.question)
             extra.update(correct=grade.correct, grading=grade.method)
             verdict = "correct" if grade.correct else "incorrect"
             reward = 1.0 if grade.correct else 0.0
