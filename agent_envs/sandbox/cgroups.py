@@ -129,10 +129,10 @@ def _sweep_stale(parents: list[str]) -> None:
     for parent in parents:
         with contextlib.suppress(OSError):
             for name in os.listdir(parent):
-                if name.startswith(_PREFIX) and name.split("-")[3].isdigit():
-                    if not _pid_alive(int(name.split("-")[3])):
-                        with contextlib.suppress(OSError):
-                            os.rmdir(os.path.join(parent, name))
+                owner = name.split("-")[3] if name.startswith(_PREFIX) else ""
+                if owner.isdigit() and not _pid_alive(int(owner)):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(os.path.join(parent, name))
 
 
 class SessionCgroup:
@@ -179,9 +179,11 @@ class SessionCgroup:
         """Processes in the session's group(s)."""
         found: set[int] = set()
         for d in self.dirs:
-            with contextlib.suppress(OSError, ValueError):
-                with open(os.path.join(d, "cgroup.procs")) as f:
-                    found.update(int(p) for p in f.read().split())
+            with (
+                contextlib.suppress(OSError, ValueError),
+                open(os.path.join(d, "cgroup.procs")) as f,
+            ):
+                found.update(int(p) for p in f.read().split())
         return sorted(found)
 
     def remove(self) -> None:

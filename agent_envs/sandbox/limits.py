@@ -55,7 +55,15 @@ class SandboxLimits:
         for name, value in asdict(self).items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("cpu_time", "memory_mb", "output_bytes", "file_size_mb", "nproc", "tmpfs_mb", "disk_mb"):
+        for name in (
+            "cpu_time",
+            "memory_mb",
+            "output_bytes",
+            "file_size_mb",
+            "nproc",
+            "tmpfs_mb",
+            "disk_mb",
+        ):
             if not isinstance(getattr(self, name), int):
                 raise TypeError(f"{name} must be an int, got {getattr(self, name)!r}")
         if self.open_files < 16:

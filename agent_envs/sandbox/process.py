@@ -184,9 +184,8 @@ def descendants(pid: int) -> list[int]:
 def _rss_bytes(pids: list[int]) -> int:
     page, total = os.sysconf("SC_PAGE_SIZE"), 0
     for pid in pids:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * page
+        with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/statm") as f:
+            total += int(f.read().split()[1]) * page
     return total
 
 
@@ -395,8 +394,14 @@ class WorkerProcess:
             cwd = self.workdir or "/"
             self.proc = _in_launcher(
                 lambda: subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                    pass_fds=child_fds, env=env, cwd=cwd, start_new_session=True,
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out_w,
+                    stderr=out_w,
+                    pass_fds=child_fds,
+                    env=env,
+                    cwd=cwd,
+                    start_new_session=True,
                 )  # fmt: skip
             )
         except OSError as exc:
@@ -435,7 +440,9 @@ class WorkerProcess:
         if frame is None:
             status = self.exit_status(0.5)
             text = early_output.decode(errors="replace").strip()[-500:]
-            raise LevelUnavailable(f"worker did not start ({describe_exit(status, self.bwrap)}): {text}")
+            raise LevelUnavailable(
+                f"worker did not start ({describe_exit(status, self.bwrap)}): {text}"
+            )
         self.facts = frame.get("facts", {}) if isinstance(frame.get("facts"), dict) else {}
         self.sessions += 1
 
@@ -484,9 +491,9 @@ class WorkerProcess:
             except ValueError:
                 return None, bytes(output)
             for frame in found:
-                if kind == "clean" or frame.get("token") == self.token:
-                    if frame.get("kind") == kind:
-                        return frame, bytes(output)
+                mine = kind == "clean" or frame.get("token") == self.token
+                if mine and frame.get("kind") == kind:
+                    return frame, bytes(output)
         return None, bytes(output)
 
     def _write(self, fd: int, obj: dict) -> None:

@@ -426,7 +426,11 @@ class Sandbox:
             messages = {
                 "timeout": f"TimeoutError: the cell did not stop within {wall:g} s",
                 "died": f"the Python process ended ({how})"
-                + (f"; the session went over its memory limit of {limits.memory_mb} MiB" if oom else ""),
+                + (
+                    f"; the session went over its memory limit of {limits.memory_mb} MiB"
+                    if oom
+                    else ""
+                ),
                 "memory": f"MemoryError: the session's processes together used more than {limits.memory_mb} MiB",
                 "flood": f"the cell wrote more than {limits.output_kill_bytes} bytes of output",
                 "protocol": "the worker broke the result protocol",

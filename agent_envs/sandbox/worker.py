@@ -123,7 +123,7 @@ def _apply_limits(limits: dict, uid: int | None) -> None:
         try:
             resource.setrlimit(res, (value, value))
         except (ValueError, OSError):
-            try:  # e.g. RLIMIT_AS on macOS
+            try:  # noqa: SIM105 - e.g. RLIMIT_AS on macOS
                 resource.setrlimit(res, (value, hard))
             except (ValueError, OSError):
                 pass
@@ -313,7 +313,7 @@ def _session(setup: dict, token: str, cmd_fd: int, frame_fd: int) -> None:
         if getpid() != main_pid:  # a fork made by the cell must not act as the worker
             exit_(0)
         for stream in (sys_.stdout, sys_.stderr):
-            try:  # the program may have replaced or broken it
+            try:  # noqa: SIM105 - contextlib.suppress is the program's to patch
                 stream.flush()
             except BaseException:
                 pass
@@ -332,7 +332,7 @@ def main(cmd_fd: int, frame_fd: int) -> None:
     """Set up, then serve sessions (as a zygote) or one session until the pipes close."""
     setup = _reader(cmd_fd)()
     for fd in setup.get("cgroup_fds", []):  # join the session's cgroups first
-        try:
+        try:  # noqa: SIM105 - the worker avoids importing contextlib
             os.write(fd, b"0")
         except OSError:
             pass
@@ -412,6 +412,7 @@ def main(cmd_fd: int, frame_fd: int) -> None:
                 _empty_dir(path)
             left = [p for p in dirs if os.path.isdir(p) and os.listdir(p)]
             send_ack({"kind": "clean", "ended": ended, "left": left})
+
 
 if __name__ == "__main__":
     main(int(sys.argv[1]), int(sys.argv[2]))
