@@ -74,10 +74,13 @@ def isolation_rank(level: str) -> int:
 
 
 def worker_sys_path() -> list[str]:
-    """The import path of a worker: this interpreter's, minus the project and the cwd.
+    """The import path of a worker: this interpreter's, minus source checkouts and the cwd.
 
     The worker starts with ``-S`` (no ``site``: faster, and no ``.pth`` hook can import
-    the project); it gets these directories instead, so ``numpy``/``sympy`` import.
+    the project); it gets these directories instead, so ``numpy``/``sympy`` import. A
+    directory that holds this project's package and is not a ``*-packages`` directory
+    (a checkout on ``PYTHONPATH``) is left out; in an installed ``site-packages`` the
+    package is masked instead (:func:`hidden_dirs`).
 
     Example:
         >>> any(p.endswith("agent_envs") or p == "" for p in worker_sys_path())
@@ -89,7 +92,8 @@ def worker_sys_path() -> list[str]:
         if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
             continue  # "" (the cwd) and import hooks such as editable-install finders
         real = os.path.realpath(entry)
-        if real == project_root or real.startswith(_PROJECT_DIR):
+        checkout = real == project_root and not real.endswith("-packages")
+        if checkout or real == _PROJECT_DIR or real.startswith(_PROJECT_DIR + os.sep):
             continue
         if entry not in paths:
             paths.append(entry)
@@ -103,8 +107,7 @@ def _python_roots() -> list[str]:
     for entry in worker_sys_path():
         if "-packages" in entry:
             roots.add(entry)
-    project_root = os.path.dirname(_PROJECT_DIR)
-    return sorted(r for r in roots if r and r != "/" and r != project_root)
+    return sorted(r for r in roots if r and r != "/")
 
 
 def hidden_dirs() -> list[str]:

@@ -57,8 +57,12 @@ class CellTimeout(BaseException):
 
 
 def _reader(fd: int):
-    """A frame reader for ``fd`` bound to private references."""
-    read, loads, unpack, join = os.read, json.loads, _HEADER.unpack, b"".join
+    """A frame reader for ``fd`` bound to private references (never ``json.loads``)."""
+    read, unpack, join = os.read, _HEADER.unpack, b"".join
+    scan = json.decoder.JSONDecoder().scan_once  # the C scanner: no builtins looked up
+
+    def loads(data: bytes) -> dict:
+        return scan(data.decode("utf-8"), 0)[0]
 
     def read_exact(n: int) -> bytes:
         chunks, left = [], n
@@ -77,9 +81,37 @@ def _reader(fd: int):
     return recv
 
 
+def _private_dumps():
+    """A JSON encoder for flat frames (str, int, bool, None values) on private references.
+
+    ``json.dumps`` looks up ``isinstance`` and friends in ``builtins`` on every call, so a
+    program that replaced them could break or forge the frames it sends afterwards.
+    """
+    escape = json.encoder.encode_basestring_ascii
+    type_, str_, int_, int_repr, repr_ = type, str, int, int.__repr__, repr
+
+    def dumps(obj: dict) -> str:
+        parts = []
+        for key, value in obj.items():
+            if value is None:
+                text = "null"
+            elif value is True or value is False:
+                text = "true" if value else "false"
+            elif type_(value) is int_:
+                text = int_repr(value)
+            elif type_(value) is str_:
+                text = escape(value)
+            else:
+                text = escape(repr_(value))
+            parts.append(escape(key) + ":" + text)
+        return "{" + ",".join(parts) + "}"
+
+    return dumps
+
+
 def _writer(fd: int):
     """A frame writer for ``fd`` bound to private references."""
-    write, dumps, pack = os.write, json.dumps, _HEADER.pack
+    write, dumps, pack = os.write, _private_dumps(), _HEADER.pack
 
     def send(obj: dict) -> None:
         data = dumps(obj).encode()
@@ -254,9 +286,14 @@ def _session(setup: dict, token: str, cmd_fd: int, frame_fd: int) -> None:
     # Private references, taken before any user code runs: a cell that replaces
     # builtins or patches these modules cannot break or rewrite later cells.
     recv, send = _reader(cmd_fd), _writer(frame_fd)
-    parse, expr_node, expression_node = ast.parse, ast.Expr, ast.Expression
+    only_ast, expr_node, expression_node = ast.PyCF_ONLY_AST, ast.Expr, ast.Expression
     compile_, exec_, eval_, repr_, isinstance_ = compile, exec, eval, repr, isinstance
     str_, float_, len_, type_, sys_ = str, float, len, type, sys
+    get_name = type.__dict__["__name__"].__get__
+
+    def type_name(exc: BaseException) -> str:
+        return get_name(type_(exc))
+
     format_exception, setitimer = traceback.format_exception, signal.setitimer
     itimer_real, getpid, exit_ = signal.ITIMER_REAL, os.getpid, os._exit
     end_descendants, descendants = _end_descendants, _descendants
@@ -271,12 +308,13 @@ def _session(setup: dict, token: str, cmd_fd: int, frame_fd: int) -> None:
     sys.modules["__main__"] = user_main
     namespace = user_main.__dict__
     signal.signal(signal.SIGALRM, _on_alarm)
-    send({"token": token, "kind": "hello", "facts": _facts()})
+    hello = json.dumps({"token": token, "kind": "hello", "facts": _facts()}).encode()
+    os.write(frame_fd, _HEADER.pack(len(hello)) + hello)  # before any user code runs
 
     def run_cell(code: str, seq: int) -> str | None:
         filename = f"<cell {seq}>"
         try:
-            tree = parse(code, filename, "exec")
+            tree = compile_(code, filename, "exec", only_ast)
             last = None
             if tree.body and isinstance_(tree.body[-1], expr_node):
                 last = expression_node(tree.body.pop().value)
@@ -292,7 +330,10 @@ def _session(setup: dict, token: str, cmd_fd: int, frame_fd: int) -> None:
             tb = exc.__traceback__
             while tb is not None and tb.tb_frame.f_code.co_filename != filename:
                 tb = tb.tb_next
-            return "".join(format_exception(type_(exc), exc, tb))[-8000:]
+            try:
+                return "".join(format_exception(type_(exc), exc, tb))[-8000:]
+            except BaseException:  # the program broke what tracebacks are made of
+                return type_name(exc) + " (its traceback could not be formatted)"
 
     while True:
         try:
@@ -411,7 +452,7 @@ def main(cmd_fd: int, frame_fd: int) -> None:
             for path in dirs:
                 _empty_dir(path)
             left = [p for p in dirs if os.path.isdir(p) and os.listdir(p)]
-            send_ack({"kind": "clean", "ended": ended, "left": left})
+            send_ack({"kind": "clean", "ended": ended, "left": ",".join(left)})
 
 
 if __name__ == "__main__":
