@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sandbox_helpers import SMALL_LIMITS, leftover_processes, process_baseline  # noqa: F401 (autouse)
 
+import agent_envs.sandbox.process as process_module
 import agent_envs.sandbox.sandbox as sandbox_module
 from agent_envs.sandbox import (
     SAFE_LEVELS,
@@ -169,9 +170,14 @@ def test_exit_statuses_are_readable(box, code, expected):
 
 
 # ------------------------------------------------------------ per-session limits
-def test_memory_is_limited_for_the_whole_session():
+@pytest.mark.parametrize("mechanism", ["cgroup where available", "watchdog"])
+def test_memory_is_limited_for_the_whole_session(monkeypatch, mechanism):
+    if mechanism == "watchdog":  # as on a host that cannot create cgroups
+        monkeypatch.setattr(process_module, "create_session_cgroup", lambda *a: None)
     limits = SandboxLimits(wall_time=20, memory_mb=300, nproc=32)
     with Sandbox(limits) as box:
+        if mechanism == "watchdog":
+            assert "watchdog" in box.enforced_limits["memory"]
         code = (
             "import multiprocessing as mp\n"
             "def hold(q):\n"

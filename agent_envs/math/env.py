@@ -44,7 +44,7 @@ def fenced_blocks(text: str) -> list[tuple[int, int, str, str]]:
     runs = list(_BACKTICKS_RE.finditer(text))
     widths = [min(len(r.group()), _WIDEST) for r in runs]
     line_start = [
-        text[text.rfind("\\n", 0, r.start()) + 1 : r.start()].strip(" \\t") == "" for r in runs
+        text[text.rfind("\n", 0, r.start()) + 1 : r.start()].strip(" \t") == "" for r in runs
     ]
     # next_any[w][j] / next_line[w][j]: the first run at index >= j of width >= w
     n = len(runs)
