@@ -54,7 +54,9 @@ def cold_start_parts(n: int) -> dict[str, float]:
     """Median ms of the pieces of a bubblewrap cold start."""
     python = [sys.executable, "-I", "-S", "-c", "import ast, json, resource, socket, types"]
     return {
-        "bwrap only (namespaces + mounts)": _timed(worker_argv("bwrap", ["/bin/true"], None, 64), n),
+        "bwrap only (namespaces + mounts)": _timed(
+            worker_argv("bwrap", ["/bin/true"], None, 64), n
+        ),
         "python -I -S + worker imports": _timed(python, n),
         "both": _timed(worker_argv("bwrap", python, None, 64), n),
     }

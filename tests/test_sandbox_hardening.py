@@ -123,9 +123,13 @@ def test_malformed_frames_restart_the_session(box, payload):
 
 
 def test_oversized_and_truncated_frames(box):
-    result = box.run("import os, sys\nos.write(int(sys.argv[2]), b'\\xff\\xff\\xff\\xff')\nimport time\ntime.sleep(0.5)")
+    result = box.run(
+        "import os, sys\nos.write(int(sys.argv[2]), b'\\xff\\xff\\xff\\xff')\nimport time\ntime.sleep(0.5)"
+    )
     assert result.restarted
-    result = box.run("import os, sys\nos.write(int(sys.argv[2]), b'\\x00\\x00\\x10\\x00{')\nos._exit(0)")
+    result = box.run(
+        "import os, sys\nos.write(int(sys.argv[2]), b'\\x00\\x00\\x10\\x00{')\nos._exit(0)"
+    )
     assert result.restarted and not result.ok
     _still_works(box)
 
@@ -334,7 +338,12 @@ def test_an_installed_copy_of_the_package_is_masked(tmp_path):
     )
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(site)}
     done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     level, refused, sympy_ok = done.stdout.split("\n")[:3]

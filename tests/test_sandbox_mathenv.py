@@ -69,7 +69,9 @@ def test_episodes_get_a_clean_session_and_report_limits(env):
     env.step("```python\nsecret = 7\nopen('note', 'w').write('x')\n```")
     _, info = env.reset(seed=5)
     assert set(info["sandbox_limits"]) >= {"memory", "processes", "disk"}
-    obs, _, _, _, _ = env.step("```python\nimport os\nprint('secret' in dir(), os.listdir('.'))\n```")
+    obs, _, _, _, _ = env.step(
+        "```python\nimport os\nprint('secret' in dir(), os.listdir('.'))\n```"
+    )
     assert "False []" in obs
 
 
