@@ -392,17 +392,20 @@ def _ticks(pid: int) -> int:
     return int(text[text.rindex(")") + 2 :].split()[19])
 
 
-def test_sigkilled_owner_leaves_no_processes_or_dirs():
-    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "agent-envs-sandbox-*")))
+@pytest.mark.parametrize("level", ["default", "watchdog"])
+def test_sigkilled_owner_leaves_no_processes_or_dirs(level):
+    kwargs = "end_leftovers=False" + ("" if level == "default" else ", isolation='watchdog'")
     script = (
-        "import threading, time\n"
+        "import os, threading, time\n"
         "from agent_envs.sandbox import Sandbox, SandboxLimits\n"
         "boxes = []\n"
-        "t = threading.Thread(target=lambda: boxes.append(Sandbox(SandboxLimits(wall_time=5)).start()))\n"
+        f"start = lambda: boxes.append(Sandbox(SandboxLimits(wall_time=5), {kwargs}).start())\n"
+        "t = threading.Thread(target=start)\n"
         "t.start(); t.join()\n"  # the starting thread is gone
         "box = boxes[0]\n"
-        "r = box.run(\"import subprocess; subprocess.Popen(['sleep', '1000'], start_new_session=True); 'alive'\")\n"
-        "box.end_leftovers = False\n"
+        'code = \'import subprocess; subprocess.Popen(["sleep", "%d.25"], start_new_session=True)\'\n'
+        "r = box.run(code % os.getpid())\n"
+        "r = box.run(\"'alive'\")\n"
         "print(r.output.strip(), r.restarted, box.worker_uid, box.isolation, flush=True)\n"
         "time.sleep(1000)\n"
     )
@@ -410,6 +413,8 @@ def test_sigkilled_owner_leaves_no_processes_or_dirs():
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env)
     try:
         line = parent.stdout.readline().decode().split()
+        daemon = f"sleep\0{parent.pid}.25"
+        assert _processes_with_cmdline(daemon), "the daemon should run while its owner lives"
     finally:
         parent.send_signal(signal.SIGKILL)  # no close(), no finalizer
         parent.wait()
@@ -417,9 +422,31 @@ def test_sigkilled_owner_leaves_no_processes_or_dirs():
     assert line[:2] == ["'alive'", "False"], line  # survived its starting thread
     uid = None if line[2] == "None" else int(line[2])
     assert leftover_processes([uid] if uid is not None else []) == []
-    after = set(glob.glob(os.path.join(tempfile.gettempdir(), "agent-envs-sandbox-*")))
-    if line[3] in SAFE_LEVELS:
-        assert after - before == set()  # its workdir was a tmpfs: nothing on the host
+    deadline = time.monotonic() + 3
+    while _processes_with_cmdline(daemon) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with_cmdline(daemon) == []  # the setsid daemon died with its owner
+    pattern = os.path.join(tempfile.gettempdir(), f"agent-envs-sandbox-{parent.pid}-*")
+    if line[3] in SAFE_LEVELS:  # its workdir was a tmpfs: nothing of it on the host
+        assert glob.glob(pattern) == []
+    else:  # a host directory, left behind; the next sweep removes it
+        assert len(glob.glob(pattern)) == 1
+        sweep_stale_workdirs()
+        assert glob.glob(pattern) == []
+
+
+def _processes_with_cmdline(text: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if cmdline.rstrip("\0") == text and state not in "ZX":
+                found.append(int(entry))
+    return found
 
 
 def test_session_started_in_a_thread_outlives_the_thread():

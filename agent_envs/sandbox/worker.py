@@ -390,7 +390,16 @@ def main(cmd_fd: int, frame_fd: int) -> None:
     _prctl(libc, 38, 1)  # PR_SET_NO_NEW_PRIVS: setuid binaries cannot raise privileges
     _prctl(libc, 36, 1)  # PR_SET_CHILD_SUBREAPER: orphans stay in our tree for the sweeps
     if setup.get("pdeathsig"):  # levels without bubblewrap's --die-with-parent
-        _prctl(libc, 1, signal.SIGKILL)  # PR_SET_PDEATHSIG (after setuid, which clears it)
+        # SIGTERM, not SIGKILL: the zygote first ends every descendant (daemons that
+        # left the session's process group included: we are their subreaper)
+        me_at_start = os.getpid()
+
+        def _parent_died(signum, frame):  # noqa: ARG001
+            _end_descendants(me_at_start)
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, _parent_died)
+        _prctl(libc, 1, signal.SIGTERM)  # PR_SET_PDEATHSIG (after setuid, which clears it)
     ctl_fd, ack_fd = setup.get("ctl_fd", -1), setup.get("ack_fd", -1)
     if ctl_fd < 0:
         _session(setup, setup["token"], cmd_fd, frame_fd)
@@ -441,6 +450,7 @@ def main(cmd_fd: int, frame_fd: int) -> None:
                 os.close(ctl_fd)
                 os.close(ack_fd)
                 _prctl(libc, 4, 1)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 _prctl(libc, 1, signal.SIGKILL)  # dies with the zygote
                 try:
                     _session(setup, msg["token"], cmd_fd, frame_fd)
