@@ -12,7 +12,12 @@ import socket
 import threading
 
 import pytest
-from sandbox_helpers import SMALL_LIMITS, leftover_processes, process_baseline  # noqa: F401 (autouse)
+from sandbox_helpers import (  # noqa: F401 (process_baseline is autouse)
+    SMALL_LIMITS,
+    leftover_processes,
+    process_baseline,
+    start_or_skip,
+)
 
 from agent_envs.sandbox import Sandbox, isolation_rank
 
@@ -22,7 +27,7 @@ SECRET = "agent-envs-test-secret-7f3a9c"
 @pytest.fixture
 def box(monkeypatch):
     monkeypatch.setenv("AGENT_ENVS_TEST_SECRET", SECRET)  # must never reach the program
-    sandbox = Sandbox(SMALL_LIMITS).start()
+    sandbox = start_or_skip()
     uids: list[int] = []
     sandbox.run_attack = lambda code: _run(sandbox, uids, code)  # type: ignore[attr-defined]
     yield sandbox

@@ -23,7 +23,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sandbox_helpers import SMALL_LIMITS, leftover_processes, process_baseline  # noqa: F401 (autouse)
+from sandbox_helpers import (  # noqa: F401 (process_baseline is autouse)
+    SMALL_LIMITS,
+    leftover_processes,
+    process_baseline,
+    safe_host,
+    start_or_skip,
+)
 
 import agent_envs.sandbox.process as process_module
 import agent_envs.sandbox.sandbox as sandbox_module
@@ -41,7 +47,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def box():
-    sandbox = Sandbox(SMALL_LIMITS).start()
+    sandbox = start_or_skip()
     yield sandbox
     uid = sandbox.worker_uid
     sandbox.close()
@@ -175,6 +181,7 @@ def test_exit_statuses_are_readable(box, code, expected):
 
 # ------------------------------------------------------------ per-session limits
 @pytest.mark.parametrize("mechanism", ["cgroup where available", "watchdog"])
+@pytest.mark.usefixtures("safe_host")
 def test_memory_is_limited_for_the_whole_session(monkeypatch, mechanism):
     if mechanism == "watchdog":  # as on a host that cannot create cgroups
         monkeypatch.setattr(process_module, "create_session_cgroup", lambda *a: None)
@@ -252,7 +259,7 @@ def test_leftover_processes_end_with_their_cell(box):
 
 
 def test_processes_may_be_kept_when_asked():
-    with Sandbox(SMALL_LIMITS, end_leftovers=False) as box:
+    with start_or_skip(end_leftovers=False) as box:
         box.run("import subprocess\np = subprocess.Popen(['sleep', '1000'])")
         assert box.run("p.poll()").output == ""  # still running: None is not echoed
         box.reset()  # a new session ends everything
@@ -288,6 +295,20 @@ def test_reset_leaves_nothing_of_the_last_session(box):
     assert len(fds) <= 6, fds  # stdin/out/err, commands, results (+ the listing's own)
 
 
+def test_the_session_cannot_touch_its_zygote(box):
+    code = (
+        "import os\n"
+        "for path in (f'/proc/{os.getppid()}/mem', f'/proc/{os.getppid()}/environ'):\n"
+        "    try:\n"
+        "        open(path, 'rb').read(16)\n"
+        "        print('read', path)\n"
+        "    except OSError as e:\n"
+        "        print('refused', type(e).__name__)\n"
+    )
+    result = box.run(code)
+    assert result.output.count("refused") == 2, result.output
+
+
 def test_sysv_ipc_is_refused_under_seccomp(box):
     if box.isolation != "bwrap+seccomp":
         pytest.skip(f"no seccomp filter at level {box.isolation}")
@@ -319,6 +340,7 @@ def test_shipped_answers_are_not_readable(box):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("safe_host")
 def test_an_installed_copy_of_the_package_is_masked(tmp_path):
     """A normal (non-editable) install puts the data in site-packages, which is bound."""
     site = tmp_path / "venv" / "lib" / "site-packages"
@@ -375,7 +397,7 @@ def test_close_never_follows_symlinks(tmp_path):
 
 
 def test_stale_workdirs_of_dead_processes_are_swept(tmp_path):
-    dead = subprocess.Popen(["true"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     ticks = 12345
     stale = tmp_path / f"agent-envs-sandbox-{dead.pid}-{ticks}-abc"
@@ -393,6 +415,7 @@ def _ticks(pid: int) -> int:
 
 
 @pytest.mark.parametrize("level", ["default", "watchdog"])
+@pytest.mark.usefixtures("safe_host")
 def test_sigkilled_owner_leaves_no_processes_or_dirs(level):
     kwargs = "end_leftovers=False" + ("" if level == "default" else ", isolation='watchdog'")
     script = (
@@ -449,6 +472,7 @@ def _processes_with_cmdline(text: str) -> list[int]:
     return found
 
 
+@pytest.mark.usefixtures("safe_host")
 def test_session_started_in_a_thread_outlives_the_thread():
     boxes = []
     worker = threading.Thread(target=lambda: boxes.append(Sandbox(SMALL_LIMITS).start()))
