@@ -201,7 +201,7 @@ class Sandbox:
         """Replace the session by a fresh one: every process ended, every file removed.
 
         Reuses the sandbox's namespaces (a new interpreter is forked from the pristine
-        zygote, about a millisecond); starts a new sandbox when that is not possible.
+        zygote: a few milliseconds); starts a new sandbox when that is not possible.
 
         Example:
             >>> with Sandbox(SandboxLimits(wall_time=5)) as box:
@@ -234,13 +234,16 @@ class Sandbox:
         worker, limits = self._worker, self.limits
         if worker is None:
             return {}
-        mine = worker.uid is not None or (worker.bwrap and os.getuid() != 0)
+        if worker.uid is not None or (worker.bwrap and os.getuid() != 0):
+            processes = f"{limits.nproc} for the session (RLIMIT_NPROC of its own uid)"
+        elif os.getuid() == 0:
+            processes = "none: the session runs as root, which RLIMIT_NPROC does not bind"
+        else:
+            processes = f"{limits.nproc} for the caller's whole uid (RLIMIT_NPROC): not per session"
         out = {
             "memory": f"{limits.memory_mb} MiB per process (RLIMIT_AS); the session is ended "
             f"when its processes together hold more (watchdog, every {_WATCH_EVERY * 1000:g} ms)",
-            "processes": f"{limits.nproc} for the session (RLIMIT_NPROC of its own uid)"
-            if mine
-            else f"{limits.nproc} per process owner (RLIMIT_NPROC of the caller's uid: not per session)",
+            "processes": processes,
             "cpu": f"{limits.cpu_time} s of CPU per process (RLIMIT_CPU)",
             "wall_time": f"{limits.wall_time:g} s per cell; leftover processes "
             + ("ended when the cell ends" if self.end_leftovers else "kept"),

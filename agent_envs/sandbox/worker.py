@@ -11,8 +11,8 @@ them instead of assuming them.
 It then becomes a *zygote*: a pristine interpreter that never runs user code and, on
 each ``spawn`` on its control pipe, forks the session process that does. ``recycle``
 kills the session and everything it started, empties the session's directories and
-acknowledges, so the parent can spawn a fresh session in the same namespaces in a
-millisecond instead of starting a new sandbox.
+acknowledges, so the parent can spawn a fresh session in the same namespaces in a few
+milliseconds instead of starting a new sandbox.
 
 Protocol: length-prefixed JSON frames. Commands arrive on ``CMD_FD``; results leave on
 ``FRAME_FD``, a pipe separate from the program's stdout/stderr (which the parent reads
