@@ -40,7 +40,8 @@ from agent_envs.sandbox import (
     Sandbox,
     SandboxLimits,
 )
-from agent_envs.sandbox.process import FrameBuffer, remove_tree, sweep_stale_workdirs
+from agent_envs.sandbox.process import FrameBuffer
+from agent_envs.sandbox.workdirs import remove_tree, sweep_stale_workdirs
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,83 +10,15 @@ from typing import Any
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.spaces import truncate_text
 from agent_envs.core.text_env import TextEnv
+from agent_envs.math.fences import fence, fenced_blocks
 from agent_envs.math.grading import AnswerChecker, extract_boxed
 from agent_envs.math.problems import LEVELS, Problem
 from agent_envs.math.sources import ProblemSet, ProceduralProblems, load_problems
 from agent_envs.sandbox import CellResult, IsolationError, Sandbox, SandboxLimits, SandboxPool
 
-__all__ = ["MathTIREnv", "fenced_blocks", "fence"]
+__all__ = ["MathTIREnv"]
 
 _CODE_LANGUAGES = ("python", "py", "python3")
-_BACKTICKS_RE = re.compile(r"`{3,}")
-_WIDEST = 12  # fences wider than this count as this wide
-_INFO_RE = re.compile(r"[ \t]*([\w+.#-]*)[^`\n]*\n")
-
-
-def fenced_blocks(text: str) -> list[tuple[int, int, str, str]]:
-    """Fenced blocks of a reply as ``(start, end, language, body)``, in a linear scan.
-
-    A block opens with a run of N >= 3 backticks and a language tag, and closes at the
-    first later run of at least N backticks that starts a line (CommonMark's rule), or,
-    when no line starts with one, at the first such run anywhere. Code that contains
-    three backticks is therefore sent in a longer fence (four backticks, say).
-
-    Example:
-        >>> reply = "````python\\nprint('```')\\n````\\n```py\\nx=1\\n```"
-        >>> [block[2] for block in fenced_blocks(reply)]
-        ['python', 'py']
-        >>> fenced_blocks(reply)[0][3] == "print('```')\\n"
-        True
-    """
-    if not isinstance(text, str):
-        return []
-    runs = list(_BACKTICKS_RE.finditer(text))
-    widths = [min(len(r.group()), _WIDEST) for r in runs]
-    line_start = [
-        text[text.rfind("\n", 0, r.start()) + 1 : r.start()].strip(" \t") == "" for r in runs
-    ]
-    # next_any[w][j] / next_line[w][j]: the first run at index >= j of width >= w
-    n = len(runs)
-    next_any = {w: [n] * (n + 1) for w in range(3, _WIDEST + 1)}
-    next_line = {w: [n] * (n + 1) for w in range(3, _WIDEST + 1)}
-    for w in range(3, _WIDEST + 1):
-        for j in range(n - 1, -1, -1):
-            wide = widths[j] >= w
-            next_any[w][j] = j if wide else next_any[w][j + 1]
-            next_line[w][j] = j if wide and line_start[j] else next_line[w][j + 1]
-    blocks, i = [], 0
-    while i < n:
-        opening = runs[i]
-        info = _INFO_RE.match(text, opening.end())
-        if info is None:  # no line break after the tag: not a block opening
-            i += 1
-            continue
-        width, body_start = widths[i], info.end()
-        j = i + 1
-        while j < n and runs[j].start() < body_start:
-            j += 1
-        close = next_line[width][j]
-        if close == n:
-            close = next_any[width][j]
-        if close == n:
-            break
-        body = text[body_start : runs[close].start()]
-        blocks.append((opening.start(), runs[close].end(), info.group(1).lower(), body))
-        i = close + 1
-    return blocks
-
-
-def fence(text: str) -> str:
-    """A backtick fence longer than any run of backticks in ``text`` (at least three).
-
-    Program output inside it cannot close it, so it cannot forge the env's own framing.
-
-    Example:
-        >>> fence("plain"), fence("a ``` b ```` c")
-        ('```', '`````')
-    """
-    longest = max((len(m.group()) for m in re.finditer(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
 
 
 class MathTIREnv(TextEnv):
@@ -105,13 +36,13 @@ class MathTIREnv(TextEnv):
     The agent's whole reply. Code blocks tagged ``python``/``py`` are executed in order,
     at most ``max_cells`` of them, within one time budget for the whole turn
     (``turn_timeout``); code that itself contains three backticks goes in a longer
-    fence (see :func:`fenced_blocks`). A ``\\boxed{...}`` final answer ends the episode
+    fence (see :func:`~agent_envs.math.fences.fenced_blocks`). A ``\\boxed{...}`` final answer ends the episode
     (code in that reply is not run).
 
     ## Observation
     The question at reset; then the code's output and error (``output_chars`` per turn
     at most), a reminder for a reply with neither code nor answer, or the verdict.
-    Output is fenced with more backticks than it contains (:func:`fence`), so nothing a
+    Output is fenced with more backticks than it contains (:func:`~agent_envs.math.fences.fence`), so nothing a
     program prints can close the fence and pose as the environment.
 
     ## Rewards

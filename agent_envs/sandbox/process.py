@@ -5,17 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
-import re
 import secrets
 import shutil
 import signal
-import stat
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +25,10 @@ from agent_envs.sandbox.isolation import (
     worker_argv,
     worker_sys_path,
 )
+from agent_envs.sandbox.launcher import in_launcher
 from agent_envs.sandbox.limits import SandboxLimits
 from agent_envs.sandbox.seccomp import build_seccomp_filter
+from agent_envs.sandbox.workdirs import make_workdir, remove_tree
 
 __all__ = [
     "FrameBuffer",
@@ -39,8 +37,6 @@ __all__ = [
     "sandbox_uid_processes",
     "descendants",
     "describe_exit",
-    "remove_tree",
-    "sweep_stale_workdirs",
 ]
 
 _WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text()
@@ -49,8 +45,6 @@ _MAX_FRAME = 16 * 1024 * 1024
 # Per-sandbox uids when started as root: processes of one sandbox can neither signal
 # nor share an RLIMIT_NPROC budget with another's, and a /proc sweep finds them all.
 _UID_BASE, _UID_SPAN = 1_100_000, 800_000
-_WORKDIR_PREFIX = "agent-envs-sandbox-"
-_WORKDIR_RE = re.compile(r"^agent-envs-sandbox-(\d+)-(\d+)-")
 
 
 class LevelUnavailable(RuntimeError):
@@ -201,116 +195,6 @@ def _sweep(find: Callable[[], list[int]]) -> None:
         time.sleep(0.001)
 
 
-# ---------------------------------------------------------------- the launcher thread
-# Linux delivers the parent-death signal (bubblewrap's --die-with-parent, our
-# PR_SET_PDEATHSIG) when the *thread* that forked the child exits. Every worker is
-# therefore forked by one long-lived daemon thread: a sandbox started in a short-lived
-# thread survives that thread, and still dies with the process.
-_launch_lock = threading.Lock()
-_launch_queue: queue.SimpleQueue | None = None
-_launch_pid = -1
-
-
-def _launcher_loop(jobs: queue.SimpleQueue) -> None:
-    while True:
-        func, box = jobs.get()
-        try:
-            box.put((True, func()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            box.put((False, exc))
-
-
-def _in_launcher(func: Callable[[], subprocess.Popen]) -> subprocess.Popen:
-    global _launch_queue, _launch_pid
-    with _launch_lock:
-        if _launch_queue is None or _launch_pid != os.getpid():  # new, or after fork()
-            _launch_queue, _launch_pid = queue.SimpleQueue(), os.getpid()
-            threading.Thread(
-                target=_launcher_loop, args=(_launch_queue,), name="sandbox-launcher", daemon=True
-            ).start()
-        jobs = _launch_queue
-    box: queue.SimpleQueue = queue.SimpleQueue()
-    jobs.put((func, box))
-    ok, value = box.get()
-    if not ok:
-        raise value
-    return value
-
-
-# ----------------------------------------------------------------- host workdirs
-def _start_ticks(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-        return int(text[text.rindex(")") + 2 :].split()[19])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-_swept = False
-
-
-def sweep_stale_workdirs(tmpdir: str | None = None) -> list[str]:
-    """Remove workdirs whose owning process is gone (e.g. it was SIGKILLed); return them.
-
-    A workdir's name holds its creator's pid and start time, so a reused pid is no alibi.
-
-    Example:
-        >>> isinstance(sweep_stale_workdirs(), list)
-        True
-    """
-    removed = []
-    base = tmpdir or tempfile.gettempdir()
-    with contextlib.suppress(OSError):
-        for name in os.listdir(base):
-            match = _WORKDIR_RE.match(name)
-            if not match:
-                continue
-            pid, ticks = int(match.group(1)), int(match.group(2))
-            if os.path.exists(f"/proc/{pid}") and _start_ticks(pid) == ticks:
-                continue  # its owner lives
-            path = os.path.join(base, name)
-            with contextlib.suppress(OSError):
-                if stat.S_ISDIR(os.lstat(path).st_mode):
-                    remove_tree(path)
-                    removed.append(path)
-    return removed
-
-
-def _chmod_dir_nofollow(path: str) -> None:
-    """Make a real directory writable; never touch what a symlink points to."""
-    fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY)
-    try:
-        os.chmod(f"/proc/self/fd/{fd}", 0o700)  # the fd is the directory itself
-    finally:
-        os.close(fd)
-
-
-def remove_tree(path: str) -> None:
-    """Delete ``path`` and everything below it without following any symlink.
-
-    Read-only directories left by the program are unlocked on the way (through an
-    ``O_PATH|O_NOFOLLOW`` descriptor, so a planted link cannot redirect the chmod).
-
-    Example:
-        >>> d = tempfile.mkdtemp(); os.symlink("/etc/passwd", os.path.join(d, "link"))
-        >>> remove_tree(d); os.path.exists(d), os.path.exists("/etc/passwd")
-        (False, True)
-    """
-
-    def unlock(func, target, _exc):
-        with contextlib.suppress(OSError):
-            _chmod_dir_nofollow(os.path.dirname(target))
-            if stat.S_ISDIR(os.lstat(target).st_mode):
-                _chmod_dir_nofollow(target)
-                shutil.rmtree(target, onerror=unlock)
-            else:
-                func(target)
-
-    if os.path.lexists(path):
-        shutil.rmtree(path, onerror=unlock)
-
-
 class WorkerProcess:
     """A started, checked worker: a zygote process and the session it forked.
 
@@ -325,7 +209,6 @@ class WorkerProcess:
         start_timeout: float = 15.0,
         end_leftovers: bool = True,
     ) -> None:
-        global _swept
         self.level, self.limits = level, limits
         self.bwrap = level.startswith("bwrap")
         self.token = ""
@@ -335,13 +218,8 @@ class WorkerProcess:
                 raise LevelUnavailable("the interpreter is unreadable by an unprivileged uid")
             if level != "watchdog" or python_world_readable():
                 self.uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
-        self.workdir = ""
-        if not self.bwrap:  # the bubblewrap levels use a private tmpfs instead
-            if not _swept:
-                _swept = True
-                sweep_stale_workdirs()
-            prefix = f"{_WORKDIR_PREFIX}{os.getpid()}-{_start_ticks(os.getpid())}-"
-            self.workdir = tempfile.mkdtemp(prefix=prefix)
+        # the bubblewrap levels use a private tmpfs instead of a host directory
+        self.workdir = "" if self.bwrap else make_workdir()
         files_mb = limits.disk_mb + 2 * limits.tmpfs_mb if self.bwrap else 0
         self.cgroup: SessionCgroup | None = create_session_cgroup(
             limits.memory_mb + files_mb, limits.nproc
@@ -392,7 +270,7 @@ class WorkerProcess:
             argv = worker_argv(self.level, python, seccomp_fd, limits.tmpfs_mb, limits.disk_mb)
             env = scrubbed_env(self.workdir or tempfile.gettempdir())
             cwd = self.workdir or "/"
-            self.proc = _in_launcher(
+            self.proc = in_launcher(
                 lambda: subprocess.Popen(
                     argv,
                     stdin=subprocess.DEVNULL,
