@@ -236,6 +236,23 @@ def test_disk_is_limited_for_the_whole_session(box):
     _still_works(box)
 
 
+def test_process_count_is_limited_for_the_whole_session(box):
+    code = (
+        "import subprocess\n"
+        "started, refused = [], ''\n"
+        "for _ in range(200):\n"
+        "    try:\n"
+        "        started.append(subprocess.Popen(['sleep', '30']))\n"
+        "    except OSError as e:\n"
+        "        refused = type(e).__name__\n"
+        "        break\n"
+        "print(len(started), refused)\n"
+    )
+    count, refused = box.run(code).output.split()
+    assert int(count) < box.limits.nproc and refused == "BlockingIOError", (count, refused)
+    _still_works(box)
+
+
 def test_leftover_processes_end_with_their_cell(box):
     start = (
         "import subprocess, os\n"
@@ -276,6 +293,13 @@ def test_enforced_limits_are_reported(box):
 
 
 # -------------------------------------------------------------- recycled sessions
+def test_reset_recycles_the_sandbox_instead_of_starting_one(box):
+    worker = box._worker
+    box.run("x = 1")
+    box.reset()
+    assert box._worker is worker and box.run("'x' in dir()").output == "False\n"
+
+
 def test_reset_leaves_nothing_of_the_last_session(box):
     box.run(
         "import os, subprocess\n"

@@ -24,6 +24,14 @@ _lock = threading.Lock()
 _probed: dict[str, object] = {}
 
 
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # it may have been held by another thread at fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _mounts() -> list[tuple[str, str, list[str]]]:
     """(mount point, fs type, super options) of each cgroup mount."""
     found = []

@@ -22,6 +22,15 @@ _launch_queue: queue.SimpleQueue | None = None
 _launch_pid = -1
 
 
+def _after_fork_in_child() -> None:
+    # the thread does not exist in a forked child, and the lock may have been held
+    global _launch_lock, _launch_queue
+    _launch_lock, _launch_queue = threading.Lock(), None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _launcher_loop(jobs: queue.SimpleQueue) -> None:
     while True:
         func, box = jobs.get()
