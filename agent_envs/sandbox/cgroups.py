@@ -73,6 +73,8 @@ def _v2_parent() -> str | None:
     candidates = [os.environ.get("AGENT_ENVS_CGROUP", "")]
     candidates.append(base + _own_groups().get("", "/"))
     for parent in (c.rstrip("/") for c in candidates if c):
+        if not os.path.realpath(parent).startswith(base.rstrip("/") + "/") and parent != base:
+            continue  # not a cgroup at all
         try:
             with open(os.path.join(parent, "cgroup.subtree_control")) as f:
                 enabled = f.read().split()
@@ -193,6 +195,19 @@ class SessionCgroup:
             ):
                 found.update(int(p) for p in f.read().split())
         return sorted(found)
+
+    def joined(self) -> bool:
+        """Whether processes are in the group, as the kernel reports it for each of them."""
+        pids = self.pids()
+        name = os.path.basename(self.dirs[0]) if self.dirs else ""
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cgroup") as f:
+                    if name not in f.read():
+                        return False
+            except OSError:
+                return False
+        return bool(pids) and bool(name)
 
     def remove(self) -> None:
         """Kill what is left inside and remove the group(s) (idempotent)."""

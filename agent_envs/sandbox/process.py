@@ -306,7 +306,7 @@ class WorkerProcess:
         problems = check_facts(self.level, self.facts, self.uid)
         if problems:
             raise LevelUnavailable(problems)
-        if self.cgroup is not None and not self.cgroup.pids():  # not joined: do not claim it
+        if self.cgroup is not None and not self.cgroup.joined():  # do not claim what is not so
             self.cgroup.remove()
             self.cgroup = None
 
