@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from agent_envs.sandbox import Sandbox, SandboxError, SandboxLimits
+from agent_envs.sandbox import IsolationError, Sandbox, SandboxError, SandboxLimits
 from agent_envs.sandbox.process import descendants, sandbox_uid_processes
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "level_or_skip_reason",
     "process_baseline",
     "SMALL_LIMITS",
+    "start_or_skip",
+    "safe_host",
 ]
 
 # Children of the test process that existed before the current test (multiprocessing's
@@ -79,3 +81,31 @@ def level_or_skip_reason(level: str) -> str:
             return ""
     except SandboxError as exc:
         return f"host lacks isolation level {level!r}: {exc}"[:300]
+
+
+def start_or_skip(limits: SandboxLimits = SMALL_LIMITS, **kwargs) -> Sandbox:
+    """A started sandbox at the default (safe) levels; skip the test where the host has none.
+
+    The refusal itself is tested on its own (``test_sandbox_hardening``).
+    """
+    try:
+        return Sandbox(limits, **kwargs).start()
+    except IsolationError as exc:
+        pytest.skip(f"host offers no safe isolation level: {str(exc)[:200]}")
+
+
+_safe_level: list[str] = []
+
+
+@pytest.fixture
+def safe_host() -> str:
+    """The safe level this host offers (probed once); skips the test where there is none."""
+    if not _safe_level:
+        try:
+            with Sandbox(SMALL_LIMITS) as box:
+                _safe_level.append(box.isolation or "")
+        except IsolationError as exc:
+            _safe_level.append("none: " + str(exc)[:200])
+    if _safe_level[0].startswith("none"):
+        pytest.skip(f"host offers no safe isolation level ({_safe_level[0]})")
+    return _safe_level[0]

@@ -11,7 +11,14 @@ import tempfile
 import threading
 
 import pytest
-from sandbox_helpers import SMALL_LIMITS, leftover_processes, level_or_skip_reason, process_baseline  # noqa: F401 (autouse)
+from sandbox_helpers import (  # noqa: F401 (process_baseline is autouse)
+    SMALL_LIMITS,
+    leftover_processes,
+    level_or_skip_reason,
+    process_baseline,
+    safe_host,
+    start_or_skip,
+)
 
 import agent_envs.sandbox.sandbox as sandbox_module
 from agent_envs.sandbox import (
@@ -25,7 +32,7 @@ from agent_envs.sandbox import (
 
 
 def test_strongest_level_is_reported_from_probed_facts():
-    with Sandbox(SMALL_LIMITS) as box:
+    with start_or_skip() as box:
         assert box.isolation in ISOLATION_LEVELS
         facts = box.facts
         assert facts["uid"] != 0 or box.isolation == "watchdog"
@@ -83,7 +90,7 @@ def test_bad_arguments_raise():
 
 
 def test_state_persists_and_sessions_are_separate():
-    with Sandbox(SMALL_LIMITS) as first, Sandbox(SMALL_LIMITS) as second:
+    with start_or_skip() as first, start_or_skip() as second:
         first.run("secret_value = 123")
         assert first.run("secret_value").output == "123\n"
         result = second.run("secret_value")
@@ -94,11 +101,12 @@ def test_state_persists_and_sessions_are_separate():
 
 def test_scrubbed_environment(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
-    with Sandbox(SMALL_LIMITS) as box:
+    with start_or_skip() as box:
         output = box.run("import os\nprint(sorted(os.environ))").output
     assert "AWS_SECRET_ACCESS_KEY" not in output and "PATH" in output
 
 
+@pytest.mark.usefixtures("safe_host")
 def test_cpu_time_limit_ends_the_session():
     limits = SandboxLimits(wall_time=10, cpu_time=1, kill_grace=1)
     with Sandbox(limits) as box:
@@ -108,6 +116,7 @@ def test_cpu_time_limit_ends_the_session():
         assert box.run("print('again')").output == "again\n"
 
 
+@pytest.mark.usefixtures("safe_host")
 def test_pool_hands_out_fresh_started_sandboxes():
     with SandboxPool(1, limits=SMALL_LIMITS) as pool:
         first = pool.acquire()
@@ -120,6 +129,7 @@ def test_pool_hands_out_fresh_started_sandboxes():
     assert leftover_processes([]) == []
 
 
+@pytest.mark.usefixtures("safe_host")
 def test_run_from_threads():
     results = []
 
@@ -136,13 +146,14 @@ def test_run_from_threads():
 
 
 def test_close_twice_and_run_after_close():
-    box = Sandbox(SMALL_LIMITS).start()
+    box = start_or_skip()
     box.close()
     box.close()
     with pytest.raises(Exception, match="closed"):
         box.run("1")
 
 
+@pytest.mark.usefixtures("safe_host")
 def test_sandbox_dies_with_its_parent():
     script = (
         "import time\n"
@@ -169,6 +180,7 @@ def test_sandbox_dies_with_its_parent():
             shutil.rmtree(path)
 
 
+@pytest.mark.usefixtures("safe_host")
 def test_ordinary_programs_work():
     limits = SandboxLimits(wall_time=20)
     with Sandbox(limits) as box:

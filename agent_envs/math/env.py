@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from agent_envs.core.info import TurnOutcome
-from agent_envs.core.parsing import extract_code_blocks
 from agent_envs.core.spaces import truncate_text
 from agent_envs.core.text_env import TextEnv
+from agent_envs.math.fences import fence, fenced_blocks
 from agent_envs.math.grading import AnswerChecker, extract_boxed
 from agent_envs.math.problems import LEVELS, Problem
 from agent_envs.math.sources import ProblemSet, ProceduralProblems, load_problems
@@ -19,7 +19,6 @@ from agent_envs.sandbox import CellResult, IsolationError, Sandbox, SandboxLimit
 __all__ = ["MathTIREnv"]
 
 _CODE_LANGUAGES = ("python", "py", "python3")
-_FENCED_RE = re.compile(r"```.*?(```|$)", re.DOTALL)
 
 
 class MathTIREnv(TextEnv):
@@ -34,12 +33,17 @@ class MathTIREnv(TextEnv):
     five levels (tool use pays off at levels 4-5) or from the user's JSONL/HF data.
 
     ## Action
-    The agent's whole reply. Code blocks tagged ``python``/``py`` are executed in order.
-    A ``\\boxed{...}`` final answer ends the episode (code in that reply is not run).
+    The agent's whole reply. Code blocks tagged ``python``/``py`` are executed in order,
+    at most ``max_cells`` of them, within one time budget for the whole turn
+    (``turn_timeout``); code that itself contains three backticks goes in a longer
+    fence (see :func:`~agent_envs.math.fences.fenced_blocks`). A ``\\boxed{...}`` final answer ends the episode
+    (code in that reply is not run).
 
     ## Observation
     The question at reset; then the code's output and error (``output_chars`` per turn
     at most), a reminder for a reply with neither code nor answer, or the verdict.
+    Output is fenced with more backticks than it contains (:func:`~agent_envs.math.fences.fence`), so nothing a
+    program prints can close the fence and pose as the environment.
 
     ## Rewards
     Outcome reward: 1.0 when the boxed answer is mathematically equal to the reference
@@ -49,7 +53,16 @@ class MathTIREnv(TextEnv):
     ``score`` is 1.0/0.0 on an answer turn and ``None`` on code turns. Per turn
     ``info`` has ``code`` (the executed cells), ``code_ran``, ``code_error``,
     ``output_chars``, ``timed_out``, ``sandbox_restarted``, ``isolation``, ``answer``,
-    ``correct``, so turn-level shaping (GTPO) and the reward wrappers have what they need.
+    ``correct``, ``cells_skipped`` and ``fork_replayed``, so turn-level shaping (GTPO)
+    and the reward wrappers have what they need. ``reset`` adds ``sandbox_limits``: which
+    limits hold for the whole session on this host, and by what mechanism.
+
+    ## Forks
+    :meth:`fork` (and unpickling) *replays* the episode: a new sandbox runs the episode's
+    cells again. Deterministic code gives the same state; anything else (``os.urandom``,
+    time, ``random`` without a seed) differs, and side effects run twice (inside the
+    fork's own sandbox). Every ``info`` of a replayed environment has
+    ``fork_replayed=True`` until its next ``reset``.
 
     ## Episode end
     Terminated by a ``\\boxed{}`` answer; truncated after ``max_turns`` turns.
@@ -59,8 +72,10 @@ class MathTIREnv(TextEnv):
     ``datasets.Dataset`` (``question_key``/``answer_key`` name the fields) or a
     :class:`ProblemSet`; ``difficulty``: a level 1-5 or a list of them (procedural);
     ``areas``: subset of the generator areas; ``max_turns`` (4); ``cell_timeout``
-    seconds per cell (5); ``memory_mb`` (1024); ``output_chars`` (4000);
-    ``isolation`` (``"auto"``) and ``min_isolation`` (fail closed, see the sandbox);
+    seconds per cell (5); ``turn_timeout`` seconds for all the cells of one reply (15);
+    ``max_cells`` code blocks run per reply (4); ``memory_mb`` (1024);
+    ``output_chars`` (4000); ``isolation`` (``"auto"``) and ``min_isolation`` (it fails
+    closed without bubblewrap unless a weaker level is named, see ``docs/sandbox.md``);
     ``warm_pool``: sandboxes started ahead (1); ``verify_timeout`` seconds (5).
 
     ## Version history
@@ -86,6 +101,8 @@ class MathTIREnv(TextEnv):
         areas: Sequence[str] | None = None,
         max_turns: int = 4,
         cell_timeout: float = 5.0,
+        turn_timeout: float = 15.0,
+        max_cells: int = 4,
         memory_mb: int = 1024,
         output_chars: int = 4000,
         isolation: str = "auto",
@@ -102,6 +119,10 @@ class MathTIREnv(TextEnv):
             raise ValueError(f"output_chars must be an int >= 100, got {output_chars!r}")
         if not isinstance(warm_pool, int) or warm_pool < 0:
             raise ValueError(f"warm_pool must be a non-negative int, got {warm_pool!r}")
+        if not isinstance(max_cells, int) or isinstance(max_cells, bool) or max_cells < 1:
+            raise ValueError(f"max_cells must be a positive int, got {max_cells!r}")
+        if not isinstance(turn_timeout, (int, float)) or not turn_timeout > 0:
+            raise ValueError(f"turn_timeout must be a positive number, got {turn_timeout!r}")
         super().__init__(
             max_observation_length=output_chars + 2000,
             max_action_length=32_768,
@@ -119,6 +140,9 @@ class MathTIREnv(TextEnv):
         if levels is not None and any(lvl not in LEVELS for lvl in levels):
             raise ValueError(f"difficulty must be in {LEVELS}, got {difficulty!r}")
         self.max_turns, self.output_chars, self.warm_pool = max_turns, output_chars, warm_pool
+        self.max_cells, self.turn_timeout = max_cells, float(turn_timeout)
+        self._weak_opt_in = min_isolation is not None or isolation != "auto"
+        self._fork_replayed = False
         self.limits = SandboxLimits(wall_time=float(cell_timeout), memory_mb=memory_mb)
         self._sandbox_kwargs = {
             "limits": self.limits,
@@ -133,23 +157,38 @@ class MathTIREnv(TextEnv):
 
     # ------------------------------------------------------------------ episode
     def _new_sandbox(self) -> Sandbox:
-        if self.warm_pool and self._pool is None:
-            self._pool = SandboxPool(self.warm_pool, **self._sandbox_kwargs)
+        if self.warm_pool and self._pool is None and self._box is None:
+            # started ahead once; later episodes recycle their sandbox (Sandbox.reset)
+            self._pool = SandboxPool(self.warm_pool, refill=False, **self._sandbox_kwargs)
         if self._pool is not None:
             return self._pool.acquire()
         return Sandbox(**self._sandbox_kwargs).start()
 
-    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-        self.problem = self.source.sample(self.np_random)
+    def _fresh_session(self) -> None:
+        """A clean session for the episode: the last one recycled (ms), else a new sandbox."""
         if self._box is not None:
-            self._box.close()
-            self._box = None
+            try:
+                self._box.reset()
+                return
+            except IsolationError:
+                raise
+            except Exception:  # noqa: BLE001 - fall back to a new sandbox
+                self._box.close()
+                self._box = None
         try:
             self._box = self._new_sandbox()
         except IsolationError:
             raise  # fail closed: min_isolation cannot be met on this host
         except Exception:  # noqa: BLE001 - transient (e.g. out of fds): the first cell retries
             self._box = None
+        if self._box is not None and self._weak_opt_in and self._box.isolation:
+            # the verifier's sandbox follows the level the user opted into
+            self._checker.isolation = self._box.isolation
+
+    def _reset_episode(self, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+        self.problem = self.source.sample(self.np_random)
+        self._fork_replayed = False
+        self._fresh_session()
         prompt = (
             "Solve the math problem. You can run Python: put code in a ```python block and "
             "it runs in a persistent sandboxed session (variables survive between turns; no "
@@ -157,7 +196,9 @@ class MathTIREnv(TextEnv):
             "the next message. Give the final answer in your own words as \\boxed{...}; "
             "that ends the episode. Answers must be exact (an integer, a fraction such as "
             f"3/4, or an expression). You have {self.max_turns} turns; each cell may run "
-            f"{self.limits.wall_time:g} s."
+            f"{self.limits.wall_time:g} s, and at most {self.max_cells} code blocks run per "
+            f"reply, within {self.turn_timeout:g} s in total. Code that contains ``` goes in "
+            "a longer fence (````python ... ````)."
         )
         info = {
             "system_prompt": prompt,
@@ -165,6 +206,8 @@ class MathTIREnv(TextEnv):
             "area": self.problem.area,
             "level": self.problem.level,
             "isolation": self._box.isolation if self._box is not None else None,
+            "sandbox_limits": self._box.enforced_limits if self._box is not None else {},
+            "fork_replayed": False,
         }
         return self.problem.question, info
 
@@ -174,8 +217,14 @@ class MathTIREnv(TextEnv):
     def _play_turn(self, action: str) -> TurnOutcome:
         out_of_turns = self._budget_spent()
         # the answer is read from the prose only: a \boxed{} inside code is code
-        answer, boxed_problem = extract_boxed(_FENCED_RE.sub(" ", action))
-        codes = [c for c in extract_code_blocks(action, _CODE_LANGUAGES) if c.strip()]
+        blocks = fenced_blocks(action)
+        prose, last = [], 0
+        for start, end, _lang, _body in blocks:
+            prose.append(action[last:start])
+            last = end
+        prose.append(action[last:])
+        answer, boxed_problem = extract_boxed(" ".join(prose))
+        codes = [body for _s, _e, lang, body in blocks if lang in _CODE_LANGUAGES and body.strip()]
         extra: dict[str, Any] = {
             "code": [],
             "code_ran": False,
@@ -186,6 +235,8 @@ class MathTIREnv(TextEnv):
             "isolation": self._box.isolation if self._box is not None else None,
             "answer": answer,
             "correct": None,
+            "cells_skipped": 0,
+            "fork_replayed": self._fork_replayed,
         }
         if answer is not None:
             # the question tells the checker what answer form the problem demands
@@ -212,10 +263,23 @@ class MathTIREnv(TextEnv):
             )
             return self.invalid_action(error, text, truncated=out_of_turns, extra=extra)
         parts, results = [], []
+        deadline = time.monotonic() + self.turn_timeout
         for i, code in enumerate(codes):
-            result = self._execute(code)
+            label = i + 1 if len(codes) > 1 else None
+            left = deadline - time.monotonic()
+            if i >= self.max_cells or left < 0.05:
+                why = (
+                    f"at most {self.max_cells} code blocks run per reply"
+                    if i >= self.max_cells
+                    else f"the reply's {self.turn_timeout:g} s time budget is used up"
+                )
+                parts.append(f"Cells {i + 1}-{len(codes)} were not run: {why}.")
+                extra["cells_skipped"] = len(codes) - i
+                break
+            result = self._execute(code, min(self.limits.wall_time, left))
             results.append(result)
-            parts.append(self._render_cell(result, i + 1 if len(codes) > 1 else None))
+            parts.append(self._render_cell(result, label))
+        codes = codes[: len(results)]
         first_error = next((r.error for r in results if r.error), None)
         output_chars = sum(len(r.output) for r in results)
         seconds = sum(r.seconds for r in results)
@@ -244,11 +308,11 @@ class MathTIREnv(TextEnv):
             extra=extra,
         )
 
-    def _execute(self, code: str) -> CellResult:
+    def _execute(self, code: str, wall: float) -> CellResult:
         try:
             if self._box is None:
                 self._box = self._new_sandbox()
-            return self._box.run(code)
+            return self._box.run(code, wall)
         except Exception as exc:  # noqa: BLE001 - a host failure must not escape step()
             return CellResult("", f"the sandbox could not run the code: {exc}", False)
 
@@ -256,14 +320,21 @@ class MathTIREnv(TextEnv):
         budget = self.output_chars
         head = f"Cell {index}:\n" if index is not None else ""
         body = truncate_text(result.output, budget) if result.output else ""
-        text = head + ("```output\n" + body + ("" if body.endswith("\n") else "\n") + "```")
-        if not body:
+        if body:
+            body += "" if body.endswith("\n") else "\n"
+            text = head + f"{fence(body)}output\n{body}{fence(body)}"
+        else:
             text = head + "(no output)"
         if result.error:
-            text += "\n```error\n" + truncate_text(result.error, budget // 2).rstrip() + "\n```"
+            error = truncate_text(result.error, budget // 2).rstrip() + "\n"
+            text += f"\n{fence(error)}error\n{error}{fence(error)}"
         if result.restarted:
             text += "\nThe Python session was restarted: earlier variables are gone."
         return text
+
+    def _replay(self, snapshot: dict) -> None:
+        super()._replay(snapshot)
+        self._fork_replayed = True  # the episode's cells ran again in a new sandbox
 
     def _close_resources(self) -> None:
         for resource in (self._box, self._pool, self._checker):

@@ -6,11 +6,17 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = [
     "ISOLATION_LEVELS",
+    "SAFE_LEVELS",
+    "DEFAULT_MIN_ISOLATION",
+    "INSTALL_HINT",
     "isolation_rank",
     "worker_argv",
+    "worker_sys_path",
+    "hidden_dirs",
     "check_facts",
     "SANDBOX_HOME",
     "scrubbed_env",
@@ -19,17 +25,36 @@ __all__ = [
 
 #: From strongest to weakest.
 #:  * ``bwrap+seccomp``: bubblewrap (new pid/net/ipc/uts/mount namespaces, read-only
-#:    system, private /tmp and workdir, dies with the parent) plus a seccomp deny list,
-#:    an unprivileged uid and rlimits.
+#:    system, private size-capped /tmp and workdir, dies with the parent) plus a seccomp
+#:    deny list, an unprivileged uid and rlimits.
 #:  * ``bwrap``: the same without seccomp.
 #:  * ``rlimits``: rlimits, an unprivileged uid when started as root, a new session
-#:    (process group) and a descendant sweep; shares the host's network and filesystem.
+#:    (process group) and a process sweep; shares the host's network and filesystem.
 #:  * ``watchdog``: rlimits where the OS has them and the parent's wall-clock watchdog
 #:    (macOS, or hosts where nothing above works).
 ISOLATION_LEVELS: tuple[str, ...] = ("bwrap+seccomp", "bwrap", "rlimits", "watchdog")
 
+#: Levels that separate users, pids, network and files: the only ones safe for
+#: untrusted code. Anything weaker must be asked for by name.
+SAFE_LEVELS: tuple[str, ...] = ("bwrap+seccomp", "bwrap")
+
+#: The floor when the caller names none: fail closed below it.
+DEFAULT_MIN_ISOLATION = "bwrap"
+
+#: What an :class:`~agent_envs.sandbox.IsolationError` tells the user to do.
+INSTALL_HINT = (
+    "Install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; Fedora: "
+    "`dnf install bubblewrap`; Arch: `pacman -S bubblewrap`; conda: `conda install -c "
+    "conda-forge bubblewrap`) and make sure `bwrap` is on PATH and user namespaces are "
+    "allowed, or opt into a weaker, UNSAFE level explicitly: min_isolation='rlimits' "
+    "(or 'watchdog'), or isolation='rlimits' / 'watchdog'. The weaker levels share the "
+    "host's files, network and (watchdog) user: never use them for untrusted code."
+)
+
 #: Where the workdir appears inside the bubblewrap levels (also ``HOME``).
 SANDBOX_HOME = "/sandbox"
+
+_PROJECT_DIR = str(Path(__file__).resolve().parent.parent)  # the agent_envs package
 
 
 def isolation_rank(level: str) -> int:
@@ -48,14 +73,63 @@ def isolation_rank(level: str) -> int:
     return len(ISOLATION_LEVELS) - ISOLATION_LEVELS.index(level)
 
 
+def worker_sys_path() -> list[str]:
+    """The import path of a worker: this interpreter's, minus source checkouts and the cwd.
+
+    The worker starts with ``-S`` (no ``site``: faster, and no ``.pth`` hook can import
+    the project); it gets these directories instead, so ``numpy``/``sympy`` import. A
+    directory that holds this project's package and is not a ``*-packages`` directory
+    (a checkout on ``PYTHONPATH``) is left out; in an installed ``site-packages`` the
+    package is masked instead (:func:`hidden_dirs`).
+
+    Example:
+        >>> any(p.endswith("agent_envs") or p == "" for p in worker_sys_path())
+        False
+    """
+    project_root = os.path.dirname(_PROJECT_DIR)
+    paths = []
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry) or not os.path.isdir(entry):
+            continue  # "" (the cwd) and import hooks such as editable-install finders
+        real = os.path.realpath(entry)
+        checkout = real == project_root and not real.endswith("-packages")
+        if checkout or real == _PROJECT_DIR or real.startswith(_PROJECT_DIR + os.sep):
+            continue
+        if entry not in paths:
+            paths.append(entry)
+    return paths
+
+
 def _python_roots() -> list[str]:
     """Directories the interpreter and its packages live in (bound read-only)."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     roots.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
-    for entry in sys.path:
-        if entry and "site-packages" in entry and os.path.isdir(entry):
+    for entry in worker_sys_path():
+        if "-packages" in entry:
             roots.add(entry)
     return sorted(r for r in roots if r and r != "/")
+
+
+def hidden_dirs() -> list[str]:
+    """Directories masked with an empty read-only tmpfs inside the sandbox.
+
+    The project's own package (its data files hold the answers of the shipped sample
+    problems), wherever it is installed.
+
+    Example:
+        >>> hidden_dirs()[0].endswith("agent_envs")
+        True
+    """
+    dirs = {_PROJECT_DIR}
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("agent_envs")
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            dirs.add(os.path.realpath(location))
+    except (ImportError, ValueError):
+        pass
+    return sorted(dirs)
 
 
 def python_world_readable() -> bool:
@@ -84,15 +158,22 @@ def python_world_readable() -> bool:
 
 
 def worker_argv(
-    level: str, python_args: Sequence[str], workdir: str, seccomp_fd: int | None, tmpfs_mb: int
+    level: str,
+    python_args: Sequence[str],
+    seccomp_fd: int | None,
+    tmpfs_mb: int,
+    disk_mb: int = 64,
 ) -> list[str]:
     """The command that starts a worker at ``level``.
 
+    At the bubblewrap levels the workdir is a size-capped tmpfs at ``/sandbox`` (a disk
+    quota for the session that vanishes with it); nothing of the host is writable.
+
     Example:
-        >>> argv = worker_argv("rlimits", ["python", "-c", "pass"], "/tmp/w", None, 64)
+        >>> argv = worker_argv("rlimits", ["python", "-c", "pass"], None, 64)
         >>> argv
         ['python', '-c', 'pass']
-        >>> argv = worker_argv("bwrap", ["python"], "/tmp/w", None, 64)
+        >>> argv = worker_argv("bwrap", ["python"], None, 64)
         >>> argv[0].endswith("bwrap"), "--unshare-net" in argv, "--die-with-parent" in argv
         (True, True, True)
     """
@@ -127,7 +208,13 @@ def worker_argv(
                 made.add(parent)
                 argv += ["--perms", "0755", "--dir", parent]
         argv += ["--ro-bind-try", root, root]
-    argv += ["--bind", workdir, SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    bound = [*system, *_python_roots()]
+    for hidden in hidden_dirs():  # mounted over, after the binds that contain it
+        if any(hidden == b or hidden.startswith(b.rstrip("/") + "/") for b in bound):
+            argv += ["--perms", "0555", "--size", "4096", "--tmpfs", hidden]
+            argv += ["--remount-ro", hidden]
+    argv += ["--perms", "0777", "--size", str(disk_mb * 1024 * 1024), "--tmpfs", SANDBOX_HOME]
+    argv += ["--chdir", SANDBOX_HOME]
     for key, value in _sandbox_env().items():
         argv += ["--setenv", key, value]
     if seccomp_fd is not None:
@@ -156,6 +243,13 @@ def scrubbed_env(workdir: str) -> dict[str, str]:
     return {**_sandbox_env(), "HOME": workdir, "TMPDIR": workdir}
 
 
+def _own_ns(kind: str) -> str:
+    try:
+        return os.readlink(f"/proc/self/ns/{kind}")
+    except OSError:
+        return ""
+
+
 def check_facts(level: str, facts: dict, dropped_uid: int | None) -> str:
     """Return "" when the worker's observed facts match ``level``, else what is missing.
 
@@ -171,8 +265,15 @@ def check_facts(level: str, facts: dict, dropped_uid: int | None) -> str:
     if level.startswith("bwrap"):
         if facts.get("uid") == 0:
             problems.append("running as root")
-        if facts.get("pid", 99) > 5:
+        own_pid_ns = _own_ns("pid")
+        if facts.get("pid_ns") and own_pid_ns:  # compare the namespaces themselves
+            shared_pids = facts["pid_ns"] == own_pid_ns
+        else:
+            shared_pids = facts.get("pid", 99) > 5
+        if shared_pids:
             problems.append("no private pid namespace")
+        if facts.get("net_ns") and facts["net_ns"] == _own_ns("net"):
+            problems.append("no private network namespace")
         if [i for i in facts.get("interfaces", []) if i != "lo"]:
             problems.append("network interfaces visible")
         if facts.get("can_read_shadow"):

@@ -17,13 +17,18 @@ class SandboxLimits:
       killed and the session restarts (state lost).
     * ``cpu_time``: CPU seconds for the whole session (``RLIMIT_CPU``); past it the
       session is killed and restarted.
-    * ``memory_mb``: address space of each process (``RLIMIT_AS``).
+    * ``memory_mb``: address space of each process (``RLIMIT_AS``) and, where the host
+      allows cgroups, the memory of the whole session (plus its tmpfs files); elsewhere
+      a watchdog ends the session when its processes together hold more.
     * ``output_bytes``: bytes of stdout+stderr kept per cell (the rest is counted and
       dropped); past ``output_kill_bytes`` the session is killed.
     * ``file_size_mb``: largest file a program may write (``RLIMIT_FSIZE``).
-    * ``nproc``: processes and threads of the sandbox's user (``RLIMIT_NPROC``).
+    * ``nproc``: processes and threads of the session (cgroup ``pids.max`` where
+      available, and ``RLIMIT_NPROC`` of the sandbox's own uid).
     * ``open_files``: file descriptors per process (``RLIMIT_NOFILE``).
-    * ``tmpfs_mb``: size of the private ``/tmp`` (bubblewrap levels).
+    * ``tmpfs_mb``: size of the private ``/tmp`` and of ``/dev/shm`` (bubblewrap levels).
+    * ``disk_mb``: size of the session's working directory ``/sandbox``, a tmpfs
+      (bubblewrap levels; the quota of the session's files, with ``tmpfs_mb``).
 
     Example:
         >>> SandboxLimits(wall_time=2.0).memory_mb
@@ -43,13 +48,22 @@ class SandboxLimits:
     nproc: int = 64
     open_files: int = 256
     tmpfs_mb: int = 64
+    disk_mb: int = 64
     kill_grace: float = 1.0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        for name in ("cpu_time", "memory_mb", "output_bytes", "file_size_mb", "nproc"):
+        for name in (
+            "cpu_time",
+            "memory_mb",
+            "output_bytes",
+            "file_size_mb",
+            "nproc",
+            "tmpfs_mb",
+            "disk_mb",
+        ):
             if not isinstance(getattr(self, name), int):
                 raise TypeError(f"{name} must be an int, got {getattr(self, name)!r}")
         if self.open_files < 16:

@@ -14,9 +14,10 @@ __all__ = ["SandboxPool"]
 class SandboxPool:
     """Keeps ``size`` fresh, started sandboxes ready; :meth:`acquire` hands one over.
 
-    A background thread refills the pool; a sandbox is never reused (each one serves
-    one episode, so no state leaks between episodes). ``close()`` stops the thread and
-    kills the sandboxes still waiting.
+    A background thread refills the pool (``refill=False``: fills it once, for a caller
+    that then keeps its sandbox and calls :meth:`Sandbox.reset` between episodes, which
+    recycles the session in milliseconds). A sandbox handed out is never handed out
+    again. ``close()`` stops the thread and kills the sandboxes still waiting.
 
     Example:
         >>> from agent_envs.sandbox import SandboxLimits
@@ -27,10 +28,11 @@ class SandboxPool:
         2
     """
 
-    def __init__(self, size: int = 1, **sandbox_kwargs: Any) -> None:
+    def __init__(self, size: int = 1, *, refill: bool = True, **sandbox_kwargs: Any) -> None:
         if not isinstance(size, int) or size < 0:
             raise ValueError(f"size must be a non-negative int, got {size!r}")
-        self.size = size
+        self.size, self.refill = size, bool(refill)
+        self._started = 0
         self._kwargs = sandbox_kwargs
         Sandbox(**sandbox_kwargs)  # validate the keywords now, in the caller's thread
         self._ready: list[Sandbox] = []
@@ -47,8 +49,9 @@ class SandboxPool:
             with self._cond:
                 while not self._closed and len(self._ready) >= self.size:
                     self._cond.wait()
-                if self._closed:
+                if self._closed or (not self.refill and self._started >= self.size):
                     return
+                self._started += 1
             box = Sandbox(**self._kwargs)
             try:
                 box.start()

@@ -3,7 +3,8 @@
 The filter blocks the system calls a confined Python program never needs and that are
 the usual first steps of a kernel or namespace escape: tracing other processes, new
 namespaces, mounts, kernel modules, BPF, keyrings, ``io_uring`` (which bypasses
-seccomp). Everything else is allowed. Bubblewrap loads it (``--seccomp FD``), which
+seccomp); and System V / POSIX-queue IPC objects, which would outlive a session that a
+recycled sandbox replaces. Everything else is allowed. Bubblewrap loads it (``--seccomp FD``), which
 also sets ``no_new_privs``.
 """
 
@@ -42,6 +43,7 @@ SECCOMP_ARCHES: dict[str, tuple[int, dict[str, int]]] = {
             "request_key": 249, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
             "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
             "name_to_handle_at": 303, "open_by_handle_at": 304,
+            "shmget": 29, "semget": 64, "msgget": 68, "mq_open": 240,
             "clone": 56, "clone3": 435,
         },
     ),
@@ -56,6 +58,7 @@ SECCOMP_ARCHES: dict[str, tuple[int, dict[str, int]]] = {
             "request_key": 218, "reboot": 142, "swapon": 224, "swapoff": 225, "acct": 89,
             "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
             "name_to_handle_at": 264, "open_by_handle_at": 265,
+            "shmget": 194, "semget": 190, "msgget": 186, "mq_open": 180,
             "clone": 220, "clone3": 435,
         },
     ),
