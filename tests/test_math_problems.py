@@ -124,7 +124,8 @@ def test_extract_boxed_and_exact_numbers():
 
 
 def test_math_verify_equivalences_and_time_limit_in_a_thread():
-    checker = AnswerChecker(timeout=1.0)
+    # 3 s: the first symbolic check of a loaded CI machine took ~1.5 s; (x+1)^3000 takes far longer
+    checker = AnswerChecker(timeout=3.0)
     verdicts = {}
 
     def work():  # math-verify's own signal.alarm timeout would raise here
@@ -139,7 +140,7 @@ def test_math_verify_equivalences_and_time_limit_in_a_thread():
     thread = threading.Thread(target=work)
     thread.start()
     thread.join(timeout=120)
-    # the verifier died with the thread that started it; the checker starts a new one
+    # the verifier outlives the thread that started it, and still answers
     assert checker.check("3y", "y+2y") == Grade(True, "math-verify")
     checker.close()
     assert verdicts == {
