@@ -274,6 +274,7 @@ def test_the_env_grades_by_the_problem_it_posed():
     env.reset(seed=0)
     *_, reward, terminated, _, info = env.step(r"Reducing: \boxed{\frac{6}{8}}")
     assert terminated and reward == 0.0 and info["correct"] is False
+    assert info["grading"] == "form" and "lowest terms" in info["grading_reason"]
     env.reset(seed=0)
     *_, reward, terminated, _, info = env.step(r"Dividing by 2: \boxed{\frac{3}{4}}")
     assert terminated and reward == 1.0 and info["correct"] is True

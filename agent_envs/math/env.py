@@ -195,7 +195,9 @@ class MathTIREnv(TextEnv):
             "network). What it prints, and the value of a final expression, comes back in "
             "the next message. Give the final answer in your own words as \\boxed{...}; "
             "that ends the episode. Answers must be exact (an integer, a fraction such as "
-            f"3/4, or an expression). You have {self.max_turns} turns; each cell may run "
+            "3/4, or an expression), in the form the problem asks for: no decimals unless it "
+            "asks for them, no percent unless asked, one answer with no hedging, and "
+            "`x = ...` only for the problem's own variable. You have {self.max_turns} turns; each cell may run "
             f"{self.limits.wall_time:g} s, and at most {self.max_cells} code blocks run per "
             f"reply, within {self.turn_timeout:g} s in total. Code that contains ``` goes in "
             "a longer fence (````python ... ````)."
@@ -241,7 +243,7 @@ class MathTIREnv(TextEnv):
         if answer is not None:
             # the question tells the checker what answer form the problem demands
             grade = self._checker.check(answer, self.problem.answer, self.problem.question)
-            extra.update(correct=grade.correct, grading=grade.method)
+            extra.update(correct=grade.correct, grading=grade.method, grading_reason=grade.reason)
             verdict = "correct" if grade.correct else "incorrect"
             reward = 1.0 if grade.correct else 0.0
             return TurnOutcome(
