@@ -81,8 +81,13 @@ class Episode:
 
     @property
     def truncated(self) -> bool:
-        """Whether the last turn truncated the episode."""
-        return bool(self.trajectory.turns and self.trajectory.turns[-1].truncated)
+        """Whether the environment truncated the episode (its own limit, e.g. a budget).
+
+        A stop at :func:`play_episode`'s ``max_turns`` is not a truncation here: it shows
+        as ``trajectory.metadata["stopped"] == "max_turns"``.
+        """
+        turns, metadata = self.trajectory.turns, self.trajectory.metadata
+        return bool(turns and turns[-1].truncated and metadata.get("stopped") != "max_turns")
 
     @property
     def turns(self) -> int:
