@@ -122,3 +122,97 @@ def test_wilson_matches_scipy_and_success_at_k():
     assert [success_at(recs, k)[0] for k in (0, 1, 5, 29, 30)] == [0, 1, 3, 3, 4]
     lo, hi = bootstrap_mean_interval([0.0] * 50 + [1.0] * 50)
     assert lo < 0.5 < hi and hi - lo < 0.3
+
+
+def hand_row(env_id, policy_name, seed, env_kwargs, max_turns=1000):
+    """The benchmark row computed with raw env calls (the oracle for ``play_task``)."""
+    import gymnasium as gym
+
+    from agent_envs.baselines import make_policy
+
+    env = gym.make(env_id, **env_kwargs)
+    policy = make_policy(policy_name)
+    observation, info = env.reset(seed=seed)
+    policy.reset(env, seed=seed)
+    messages = [{"role": "system", "content": info["system_prompt"]}]
+    messages.append({"role": "user", "content": observation})
+    turns, infos = [], []
+    for _ in range(max_turns):
+        reply = policy.act([dict(m) for m in messages], info)
+        observation, reward, terminated, truncated, info = env.step(reply)
+        messages += [
+            {"role": "assistant", "content": reply},
+            {"role": "user", "content": observation},
+        ]
+        infos.append(info)
+        turns.append(
+            {
+                "turn": info.get("turn"),
+                "score": info.get("score"),
+                "best_score": info.get("best_score"),
+                "valid": bool(info.get("action_valid", True)),
+                "success": bool(info.get("success", False)),
+                "reward": float(reward),
+                "policy_error": policy.last_error,
+            }
+        )
+        if terminated or truncated:
+            break
+    # the cost axis is simulations when the env counts them (an attribute, or in `cost`)
+    sims = getattr(env.unwrapped, "simulations", None) is not None
+    sims = sims or any("simulations" in info.get("cost", {}) for info in infos)
+    env.close()
+    for turn, info in zip(turns, infos, strict=True):
+        turn["cost"] = float(info["cost"].get("simulations", 0) if sims else info["turn"])
+    return {
+        "env_id": env_id,
+        "policy": policy_name,
+        "seed": seed,
+        "env_kwargs": env_kwargs,
+        "turns": turns,
+        "error": None,
+        "best_score": infos[-1].get("best_score"),
+        "success": turns[-1]["success"],
+        "cost": turns[-1]["cost"],
+        "cost_to_success": next((t["cost"] for t in turns if t["success"]), None),
+        "cost_unit": "simulations" if sims else "turns",
+        "n_turns": len(turns),
+        "policy_kwargs": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("env_id", "policy", "env_kwargs"),
+    [
+        ("Toy-GuessNumber-v0", "policies_for_tests:Bisection", {}),
+        ("Toy-GuessNumber-v0", "policies_for_tests:Garbage", {"max_turns": 3}),
+        (ENV, "random", {"budget": 5}),
+        (ENV, "sobol", {"budget": 5}),
+        ("ACS-OpAmp-v0", "random", {"budget": 2}),
+    ],
+)
+def test_bench_row_is_the_hand_computed_row(env_id, policy, env_kwargs):
+    from agent_envs.bench import EpisodeTask, play_task
+
+    for seed in (0, 5):
+        row = play_task(EpisodeTask(env_id, policy, seed, env_kwargs))
+        assert row.pop("seconds") >= 0
+        assert json.dumps(row) == json.dumps(hand_row(env_id, policy, seed, env_kwargs))
+
+
+def test_bench_row_is_a_view_of_the_trajectory():
+    import gymnasium as gym
+
+    from agent_envs.baselines import make_policy, play_stepper
+    from agent_envs.bench import EpisodeTask, episode_record, play_task
+    from agent_envs.rl import EpisodeStepper
+
+    task = EpisodeTask("Toy-GuessNumber-v0", "policies_for_tests:Bisection", 2, max_turns=4)
+    stepper = EpisodeStepper(gym.make(task.env_id), max_turns=task.max_turns)
+    trajectory = play_stepper(stepper, make_policy(task.policy), seed=task.seed)
+    row = episode_record(task, trajectory, seconds=1.5)
+    assert row == {**play_task(task), "seconds": 1.5}
+    assert [t["reward"] for t in row["turns"]] == trajectory.rewards and row["n_turns"] == 4
+    # The row of an episode that never started has the same keys (a worker that died).
+    failed = episode_record(task, None, error="worker failed: BrokenProcessPool()")
+    assert list(failed) == list(row) and failed["turns"] == [] and failed["n_turns"] == 0

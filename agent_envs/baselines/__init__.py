@@ -1,5 +1,11 @@
 """Policies to benchmark against, all behind one protocol (:class:`Policy`).
 
+:class:`Policy` is the base class of the baselines; every one is also a plain callable
+``messages -> reply`` (the :data:`agent_envs.rl.Policy` protocol), with batched and async
+forms (:func:`batch_policy`, :func:`async_policy`). Episodes are played by
+:class:`agent_envs.rl.EpisodeStepper` (:func:`play_episode`, :func:`play_stepper`) and
+recorded as :class:`agent_envs.rl.Trajectory` (``Episode.trajectory``).
+
 Black-box baselines (:class:`RandomSearch`, :class:`SobolSearch`,
 :class:`BayesOptPolicy`, :class:`CMAESPolicy`) propose one design per turn through the
 environment's own text protocol (``format_action``), so they face the same parser and
@@ -24,7 +30,15 @@ Example:
     3
 """
 
-from agent_envs.baselines.base import Message, Policy, extend_messages, start_messages, turn_seed
+from agent_envs.baselines.base import (
+    Message,
+    Policy,
+    async_policy,
+    batch_policy,
+    extend_messages,
+    start_messages,
+    turn_seed,
+)
 from agent_envs.baselines.bayes_opt import BayesOptPolicy
 from agent_envs.baselines.blackbox import BlackBoxPolicy
 from agent_envs.baselines.chat_model import (
@@ -36,7 +50,7 @@ from agent_envs.baselines.chat_model import (
 )
 from agent_envs.baselines.chat_policy import ChatPolicy
 from agent_envs.baselines.cma_es import CMAESPolicy
-from agent_envs.baselines.episode import Episode, play_episode
+from agent_envs.baselines.episode import Episode, play_episode, play_stepper
 from agent_envs.baselines.hf_local import HFLocalPolicy
 from agent_envs.baselines.models import SMOLLM2_GGUF, load_smollm2, smollm2_path
 from agent_envs.baselines.openai_chat import EndpointError, OpenAIChatPolicy
@@ -47,11 +61,14 @@ from agent_envs.baselines.serve import ChatCompletionServer
 __all__ = [
     "Policy",
     "Message",
+    "batch_policy",
+    "async_policy",
     "start_messages",
     "extend_messages",
     "turn_seed",
     "Episode",
     "play_episode",
+    "play_stepper",
     "ChatPolicy",
     "BlackBoxPolicy",
     "RandomSearch",

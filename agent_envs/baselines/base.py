@@ -1,26 +1,41 @@
-"""The policy protocol every baseline follows, and the chat-message helpers it relies on.
+"""The policy protocol every baseline follows, its batched and async forms, and chat helpers.
 
-A *policy* turns the conversation so far into the agent's next reply. Every baseline
-(random search, Bayesian optimization, CMA-ES, an LLM behind an endpoint, a local model)
-is a :class:`Policy`, so the benchmark drives them all the same way:
+There is one policy protocol in agent-envs: :data:`agent_envs.rl.Policy`, a callable
+``messages -> reply`` (the chat so far, OpenAI-style, in; the agent's whole reply out).
+:class:`Policy` here is the base class of the baselines and *is* such a callable; it adds
+optional hooks that a driver which knows about them calls:
 
 1. ``obs, info = env.reset(seed=s)``, then ``policy.reset(env, seed=s)``;
-2. ``messages = start_messages(obs, info)``;
-3. each turn: ``reply = policy.act(messages, info)``, ``obs, ..., info = env.step(reply)``,
-   ``extend_messages(messages, reply, obs)``;
-4. ``policy.close()`` when done with the policy.
+2. each turn: ``reply = policy.act(messages, info)`` with the chat so far (built by
+   :class:`agent_envs.rl.EpisodeStepper`) and the ``info`` of the last ``reset``/``step``;
+3. ``policy.close()`` when done with the policy.
 
-:func:`agent_envs.baselines.play_episode` does exactly this.
+:func:`agent_envs.baselines.play_episode` and the benchmark do exactly this, through
+:class:`~agent_envs.rl.EpisodeStepper`. The batched form (:func:`batch_policy`) and the
+async form (:func:`async_policy`) are derived from the callable.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["Policy", "Message", "start_messages", "extend_messages", "turn_seed"]
+from agent_envs.rl.trajectory import Trajectory, Turn
+
+__all__ = [
+    "Policy",
+    "Message",
+    "batch_policy",
+    "async_policy",
+    "start_messages",
+    "extend_messages",
+    "turn_seed",
+]
 
 #: One OpenAI-style chat message: ``{"role": "system" | "user" | "assistant", "content": str}``.
 Message = dict[str, str]
@@ -30,9 +45,13 @@ class Policy(abc.ABC):
     """Base class of every baseline: maps the chat so far to the agent's next reply.
 
     Subclasses implement :meth:`act`; :meth:`reset` and :meth:`close` are optional.
-    A policy is also a plain callable ``messages -> str`` (``policy(messages)`` is
-    ``policy.act(messages, {})``), which is what the rollout helpers of ``agent_envs.rl``
-    expect.
+    A policy is a plain callable ``messages -> str`` (``policy(messages)`` is
+    ``policy.act(messages, {})``), so it satisfies :data:`agent_envs.rl.Policy` and goes
+    wherever such a callable is expected (:func:`agent_envs.rl.run_episode`, the TRL and
+    verl adapters...). :meth:`batch` and :meth:`acall` are its batched and async forms
+    (derived from the callable; a subclass with a batched or async backend overrides them).
+    Policies that read the environment in :meth:`reset` (the black-box optimizers) need a
+    driver that calls it: :func:`~agent_envs.baselines.play_episode` or the benchmark.
 
     Contract:
 
@@ -80,6 +99,14 @@ class Policy(abc.ABC):
         """Act without an ``info`` (plain ``messages -> str`` callable)."""
         return self.act(messages, {})
 
+    def batch(self, prompts: Sequence[list[Message]]) -> list[str]:
+        """Reply to several independent prompts, in order (default: one call each)."""
+        return [self(messages) for messages in prompts]
+
+    async def acall(self, messages: list[Message]) -> str:
+        """The reply, awaitable (default: the call runs in a worker thread)."""
+        return await asyncio.to_thread(self, messages)
+
     def __enter__(self) -> Policy:
         return self
 
@@ -90,13 +117,66 @@ class Policy(abc.ABC):
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+def batch_policy(
+    policy: Callable[[list[Message]], str],
+) -> Callable[[Sequence[list[Message]]], list[str]]:
+    """The batched form of a policy: ``[messages, ...] -> [reply, ...]``.
+
+    A :class:`Policy` gives its :meth:`Policy.batch`; any other callable is called once
+    per prompt, in order.
+
+    Example:
+        >>> replies = batch_policy(lambda messages: messages[-1]["content"][::-1])
+        >>> replies([[{"role": "user", "content": "ab"}], [{"role": "user", "content": "cd"}]])
+        ['ba', 'dc']
+    """
+    method = getattr(policy, "batch", None)
+    if callable(method):
+        return method
+
+    def batch(prompts: Sequence[list[Message]]) -> list[str]:
+        return [policy(messages) for messages in prompts]
+
+    return batch
+
+
+def async_policy(
+    policy: Callable[[list[Message]], str] | Callable[[list[Message]], Awaitable[str]],
+) -> Callable[[list[Message]], Awaitable[str]]:
+    """The async form of a policy (an :data:`agent_envs.integrations.AsyncPolicy`).
+
+    A :class:`Policy` gives its :meth:`Policy.acall`; a coroutine function is returned as
+    it is; any other callable runs in a worker thread, so the event loop stays free. A
+    stateful policy object serves one episode at a time: give concurrent episodes their
+    own objects.
+
+    Example:
+        >>> import asyncio
+        >>> reply = async_policy(lambda messages: "50")
+        >>> asyncio.run(reply([{"role": "user", "content": "Guess."}]))
+        '50'
+    """
+    method = getattr(policy, "acall", None)
+    if callable(method):
+        return method
+    if inspect.iscoroutinefunction(policy) or inspect.iscoroutinefunction(type(policy).__call__):
+        return policy  # type: ignore[return-value]
+
+    async def call(messages: list[Message]) -> str:
+        return await asyncio.to_thread(policy, messages)  # type: ignore[arg-type]
+
+    return call
+
+
 def start_messages(
     observation: str, info: dict[str, Any], *, system_prompt: str | None = None
 ) -> list[Message]:
     """Build the opening message list from the observation and info of ``env.reset``.
 
     The system message is ``system_prompt`` if given, else ``info["system_prompt"]``
-    (omitted when neither is set); the observation is the first user message.
+    (omitted when neither is set); the observation is the first user message. The list
+    is :meth:`agent_envs.rl.Trajectory.to_messages` of the episode before its first turn
+    (the one place the chat is built); drivers use :class:`~agent_envs.rl.EpisodeStepper`.
 
     Example:
         >>> start_messages("Guess the number.", {"system_prompt": "Reply with an integer."})
@@ -105,27 +185,25 @@ def start_messages(
         [{'role': 'user', 'content': 'Hi'}]
     """
     system = system_prompt if system_prompt is not None else info.get("system_prompt")
-    messages: list[Message] = []
-    if system:
-        messages.append({"role": "system", "content": str(system)})
-    messages.append({"role": "user", "content": str(observation)})
-    return messages
+    return Trajectory(None, None, str(system) if system else None, str(observation)).to_messages()
 
 
 def extend_messages(messages: list[Message], reply: str, observation: str) -> list[Message]:
     """Append the agent's ``reply`` and the environment's answer ``observation`` in place.
 
     Returns ``messages`` for chaining. A non-string reply is recorded as its ``str``.
+    The two messages are those :meth:`agent_envs.rl.Trajectory.to_messages` writes for
+    one turn.
 
     Example:
         >>> messages = [{"role": "user", "content": "Guess."}]
         >>> extend_messages(messages, "50", "Guess 50: lower.")[-2:]
         [{'role': 'assistant', 'content': '50'}, {'role': 'user', 'content': 'Guess 50: lower.'}]
     """
-    messages.append(
-        {"role": "assistant", "content": reply if isinstance(reply, str) else str(reply)}
+    turn = Turn(
+        observation=str(observation), action=reply if isinstance(reply, str) else str(reply)
     )
-    messages.append({"role": "user", "content": str(observation)})
+    messages.extend(Trajectory(None, None, None, "", [turn]).to_messages()[1:])
     return messages
 
 

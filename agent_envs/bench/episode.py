@@ -1,15 +1,24 @@
-"""Play one benchmark episode: a policy against an environment id, with a seed."""
+"""Play one benchmark episode (a policy against an environment id, with a seed) and its row.
+
+The episode is played by :class:`agent_envs.rl.EpisodeStepper`; the JSONL row the
+benchmark stores is :func:`episode_record`, a function of the resulting
+:class:`~agent_envs.rl.Trajectory`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from agent_envs.baselines.base import Policy
+from agent_envs.baselines.episode import policy_errors
+from agent_envs.rl.stepper import EpisodeStepper
+from agent_envs.rl.trajectory import Trajectory
 
-__all__ = ["EpisodeTask", "play_task", "turn_cost"]
+__all__ = ["EpisodeTask", "episode_record", "play_task", "turn_cost"]
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,74 @@ def turn_cost(info: dict[str, Any], counts_simulations: bool) -> float:
     return float(info.get("turn", 0))
 
 
-def play_task(task: EpisodeTask) -> dict[str, Any]:
-    """Play ``task`` to the end and return its JSON-ready record.
+def episode_record(
+    task: EpisodeTask,
+    trajectory: Trajectory | None,
+    *,
+    error: str | None = None,
+    seconds: float | None = None,
+    counts_simulations: bool = False,
+) -> dict[str, Any]:
+    """The benchmark's JSONL row for ``task``: a view of its played ``trajectory``.
 
-    The record holds the ids and seed, one entry per turn (score, best-so-far,
-    simulations, validity, success) and the totals; an exception anywhere is caught and
-    stored under ``error`` (with the turns played until then), so one bad episode never
-    stops a benchmark.
+    One entry per turn (score, best-so-far, validity, success, reward, the policy's
+    error, cost) from each turn's ``info``, then the totals. ``trajectory`` is ``None``
+    when the episode could not start; ``error`` is the traceback of what stopped it.
+    ``counts_simulations`` says the env counts simulations even if no turn reported one
+    (the cost axis is then simulations, else turns; see :func:`turn_cost`).
+    ``episodes.jsonl`` holds exactly these rows.
+
+    Example:
+        >>> from agent_envs.rl import Trajectory, Turn
+        >>> info = {"turn": 1, "score": 0.5, "best_score": 0.5, "success": True}
+        >>> traj = Trajectory("X-v0", 0, None, "task", [Turn("ok", "a", 1.0, info, True)])
+        >>> row = episode_record(EpisodeTask("X-v0", "p", 0), traj, seconds=0.1)
+        >>> row["turns"][0]["cost"], row["cost_to_success"], row["cost_unit"], row["n_turns"]
+        (1.0, 1.0, 'turns', 1)
+    """
+    played = trajectory.turns if trajectory is not None else []
+    errors = policy_errors(trajectory) if trajectory is not None else []
+    counts_simulations = counts_simulations or any(
+        "simulations" in (turn.info.get("cost") or {}) for turn in played
+    )
+    turns = [
+        {
+            "turn": turn.info.get("turn"),
+            "score": turn.info.get("score"),
+            "best_score": turn.info.get("best_score"),
+            "valid": bool(turn.info.get("action_valid", True)),
+            "success": bool(turn.info.get("success", False)),
+            "reward": float(turn.reward),
+            "policy_error": policy_error,
+            "cost": turn_cost(turn.info, counts_simulations),
+        }
+        for turn, policy_error in zip(played, errors, strict=True)
+    ]
+    return {
+        "env_id": task.env_id,
+        "policy": task.policy,
+        "seed": task.seed,
+        "env_kwargs": task.env_kwargs,
+        "turns": turns,
+        "error": error,
+        "best_score": played[-1].info.get("best_score") if played else None,
+        "success": bool(turns and turns[-1]["success"]),
+        "cost": turns[-1]["cost"] if turns else 0.0,
+        "cost_to_success": next((t["cost"] for t in turns if t["success"]), None),
+        "cost_unit": "simulations" if counts_simulations else "turns",
+        "n_turns": len(turns),
+        "seconds": seconds,
+        "policy_kwargs": task.policy_kwargs,
+    }
+
+
+def play_task(task: EpisodeTask) -> dict[str, Any]:
+    """Play ``task`` to the end and return its JSON-ready record (:func:`episode_record`).
+
+    The episode runs through :class:`~agent_envs.rl.EpisodeStepper`
+    (:func:`~agent_envs.baselines.episode.play_stepper`), like every other episode of
+    the project. An exception anywhere is caught and stored under ``error`` (with the
+    turns played until then), so one bad episode never stops a benchmark.
 
     Example:
         >>> task = EpisodeTask("Toy-GuessNumber-v0", "agent_envs.bench.episode:_Always50", seed=0)
@@ -71,50 +141,22 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
     import gymnasium as gym
 
     import agent_envs  # noqa: F401  (registers the ids in a fresh worker)
-    from agent_envs.baselines.base import extend_messages, start_messages
+    from agent_envs.baselines.episode import play_stepper
     from agent_envs.baselines.registry import make_policy
 
-    record: dict[str, Any] = {
-        "env_id": task.env_id,
-        "policy": task.policy,
-        "seed": task.seed,
-        "env_kwargs": task.env_kwargs,
-        "turns": [],
-        "error": None,
-    }
     start = time.perf_counter()
-    env = policy = None
-    info: dict[str, Any] = {}
-    costs: list[tuple[Any, dict[str, Any]]] = []  # (turn, cost so far) of each turn
+    env = policy = stepper = None
+    error = None
     counts_simulations = False
     try:
         env = gym.make(task.env_id, **task.env_kwargs)
         # ACS envs count simulations (cost["simulations"] appears with the first one)
         counts_simulations = getattr(env.unwrapped, "simulations", None) is not None
         policy = make_policy(task.policy, **task.policy_kwargs)
-        obs, info = env.reset(seed=task.seed)
-        policy.reset(env, seed=task.seed)
-        messages = start_messages(obs, info)
-        for _ in range(task.max_turns):
-            action = policy.act(messages, info)
-            obs, reward, terminated, truncated, info = env.step(action)
-            extend_messages(messages, action, obs)
-            costs.append((info.get("turn"), dict(info.get("cost") or {})))
-            record["turns"].append(
-                {
-                    "turn": info.get("turn"),
-                    "score": info.get("score"),
-                    "best_score": info.get("best_score"),
-                    "valid": bool(info.get("action_valid", True)),
-                    "success": bool(info.get("success", False)),
-                    "reward": float(reward),
-                    "policy_error": getattr(policy, "last_error", None),
-                }
-            )
-            if terminated or truncated:
-                break
+        stepper = EpisodeStepper(env, max_turns=task.max_turns)
+        play_stepper(stepper, policy, seed=task.seed)
     except Exception:  # one broken episode must not stop the benchmark
-        record["error"] = traceback.format_exc(limit=8)
+        error = traceback.format_exc(limit=8)
     finally:
         for thing in (policy, env):
             try:
@@ -122,21 +164,17 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
                     thing.close()
             except Exception:
                 pass
-    turns = record["turns"]
-    counts_simulations = counts_simulations or any("simulations" in c for _, c in costs)
-    for turn, (number, cost) in zip(turns, costs, strict=True):
-        turn["cost"] = turn_cost({"turn": number, "cost": cost}, counts_simulations)
-    first = next((t["cost"] for t in turns if t["success"]), None)
-    record.update(
-        best_score=info.get("best_score") if turns else None,
-        success=bool(turns and turns[-1]["success"]),
-        cost=turns[-1]["cost"] if turns else 0.0,
-        cost_to_success=first,
-        cost_unit="simulations" if counts_simulations else "turns",
-        n_turns=len(turns),
+    trajectory = None
+    if stepper is not None:
+        with contextlib.suppress(RuntimeError):  # env.reset raised: nothing was played
+            trajectory = stepper.trajectory
+    return episode_record(
+        task,
+        trajectory,
+        error=error,
         seconds=round(time.perf_counter() - start, 3),
+        counts_simulations=counts_simulations,
     )
-    return record
 
 
 class _Always50(Policy):

@@ -1,6 +1,7 @@
 """Run a benchmark: every policy on the same seeds, in parallel, resumable.
 
-Each finished episode is appended to ``episodes.jsonl`` as soon as it ends, so a run
+Each finished episode is appended to ``episodes.jsonl`` as soon as it ends (one
+:func:`~agent_envs.bench.episode.episode_record` row per episode), so a run
 that is interrupted, or re-run with the same arguments, only plays what is missing.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_envs.bench.episode import EpisodeTask, play_task
+from agent_envs.bench.episode import EpisodeTask, episode_record, play_task
 
 __all__ = ["BenchConfig", "check_policies", "load_records", "run_bench"]
 
@@ -168,7 +169,6 @@ def run_bench(
     with open(path, "a") as sink:
 
         def store(record: dict[str, Any], task: EpisodeTask) -> None:
-            record["policy_kwargs"] = task.policy_kwargs
             sink.write(json.dumps(record) + "\n")
             sink.flush()
             if bar is not None:
@@ -193,14 +193,7 @@ def run_bench(
                     try:
                         record = future.result()
                     except Exception as exc:  # the worker process died (e.g. a crash)
-                        record = {
-                            "env_id": task.env_id,
-                            "policy": task.policy,
-                            "seed": task.seed,
-                            "env_kwargs": task.env_kwargs,
-                            "turns": [],
-                            "error": f"worker failed: {exc!r}",
-                        }
+                        record = episode_record(task, None, error=f"worker failed: {exc!r}")
                     store(record, task)
     if bar is not None:
         bar.close()
