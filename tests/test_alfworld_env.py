@@ -15,7 +15,7 @@ import agent_envs  # noqa: E402,F401  (registers the ids)
 from agent_envs.core import check_text_env  # noqa: E402
 from agent_envs.textgames import ALFWorldEnv  # noqa: E402
 from agent_envs.textgames.alfworld_data import find_tasks, load_task  # noqa: E402
-from agent_envs.textgames.alfworld_generator import verify_task  # noqa: E402
+from agent_envs.textgames.alfworld_engine import verify_task  # noqa: E402
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES  # noqa: E402
 
 pytestmark = pytest.mark.textworld
