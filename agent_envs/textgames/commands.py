@@ -57,20 +57,7 @@ def extract_command(reply: str) -> tuple[str | None, str]:
     """
     if not isinstance(reply, str):
         return None, f"the reply must be text, got {type(reply).__name__}"
-    # Stopping at the last closing tag keeps this linear: an opening tag with no closing
-    # tag after it would otherwise be scanned to the end of the reply, once per tag.
-    end = max((match.end() for match in _CLOSE_TAG_RE.finditer(reply)), default=0)
-    tags = _TAG_RE.findall(reply, 0, end) if end else []
-    if tags:
-        candidate = tags[-1]
-    else:
-        fences = _FENCE_RE.findall(reply)
-        if fences and fences[-1].strip():
-            candidate = fences[-1]
-        else:
-            lines = [line for line in reply.splitlines() if line.strip()]
-            labelled = [m.group(7) for m in map(_LABEL_RE.match, lines) if m]
-            candidate = labelled[-1] if labelled else (lines[-1] if lines else "")
+    candidate, tags = _candidate(reply)
     candidate = _CONTROL_RE.sub(" ", candidate.replace("\r", "\n"))
     lines = [line.strip() for line in candidate.split("\n") if line.strip()]
     if not lines:
@@ -94,6 +81,22 @@ def extract_command(reply: str) -> tuple[str | None, str]:
             "use letters, digits, spaces and simple punctuation"
         )
     return command, ""
+
+
+def _candidate(reply: str) -> tuple[str, bool]:
+    """The text holding the command, and whether it came from a ``<command>`` tag."""
+    # Stopping at the last closing tag keeps this linear: an opening tag with no closing
+    # tag after it would otherwise be scanned to the end of the reply, once per tag.
+    end = max((match.end() for match in _CLOSE_TAG_RE.finditer(reply)), default=0)
+    tags = _TAG_RE.findall(reply, 0, end) if end else []
+    if tags:
+        return tags[-1], True
+    fences = _FENCE_RE.findall(reply)
+    if fences and fences[-1].strip():
+        return fences[-1], False
+    lines = [line for line in reply.splitlines() if line.strip()]
+    labelled = [m.group(7) for m in map(_LABEL_RE.match, lines) if m]
+    return (labelled[-1] if labelled else (lines[-1] if lines else "")), False
 
 
 def command_key(command: str) -> str:
@@ -125,7 +128,8 @@ _SYSTEM_WORDS = frozenset(
     | {"noscript", "superbrief", "verbose"}
 )
 # Inform runs each part of a chain: "look. restart", "look then restart", "it, quit"...
-_CHAIN_SEPARATOR_RE = re.compile(r"[.,;:!?\"()]|\b(?:then|and)\b")
+# ("and" joins objects, "take key and q" runs nothing: it is not a separator here)
+_CHAIN_SEPARATOR_RE = re.compile(r"[.,;:!?\"()]|\bthen\b")
 _WORD_RE = re.compile(r"[a-z0-9'-]+")
 
 
@@ -133,7 +137,7 @@ def find_system_command(command: str) -> str | None:
     """The game-system word of ``command`` (e.g. ``'restart'``), or None for a game command.
 
     A command is split where Inform would run its parts one after another (``.``, ``,``,
-    ``;``, ``then``, ``and``...); a part whose first word is in :data:`SYSTEM_VERBS`,
+    ``;``, ``then``...); a part whose first word is in :data:`SYSTEM_VERBS`,
     a word in a short list of never-a-name system words anywhere, or a TextWorld debug
     word (``tw-...``) makes the command a system command. Expects an extracted
     (lower-case) command.
