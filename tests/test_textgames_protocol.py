@@ -224,3 +224,9 @@ def test_engine_process_exits_when_its_parent_dies(tmp_path):
     while not _exited(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _exited(pid)
+
+
+def test_generated_goals_use_both_of_alfworlds_phrasings():
+    goals = {generate_task("pick_cool_then_place_in_recep", seed).goal for seed in range(12)}
+    starts = {goal.split()[0] for goal in goals}
+    assert starts == {"put", "cool"}  # "put a cool X in Y" and "cool some X and put it in Y"
