@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from agent_envs.textgames.alfworld_data import UNKNOWN_GOAL, describe_task
+
+# moved to alfworld_engine (the engine side); still importable from here
+from agent_envs.textgames.alfworld_engine import open_alfworld_game, verify_task  # noqa: F401
 from agent_envs.textgames.alfworld_pddl import problem_text
 from agent_envs.textgames.alfworld_scenes import (
     CATEGORIES,
