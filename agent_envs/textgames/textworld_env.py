@@ -175,11 +175,14 @@ class TextWorldEnv(TextGameEnv):
         command, _ = extract_command(action)
         system = find_system_command(command) if command is not None else None
         if system is not None:
-            what = f"'{command}' contains" if command != system else "this is"
+            what = (
+                f"'{system}' is a game-system command"
+                if command == system
+                else f"'{command}' contains the game-system command '{system}'"
+            )
             error = (
-                f"{what} the game-system command '{system}': quit, restart, save, undo, "
-                "transcripts and display modes are refused, alone or chained; send game "
-                "commands only"
+                f"{what}: quit, restart, save, undo, transcripts and display modes are "
+                "refused, alone or chained; send game commands only"
             )
             return self.invalid_action(
                 error,
