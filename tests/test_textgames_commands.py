@@ -43,7 +43,7 @@ _PIECES = st.sampled_from(
 )
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(_PIECES, max_size=30).map("".join))
 def test_extraction_agrees_with_the_first_implementation(reply):
     assert _candidate(reply)[0] == _oracle_candidate(reply)
@@ -86,14 +86,14 @@ def _chain(draw, with_system: bool):
     return text.rstrip(" .;,:!?").strip(), verb if with_system else None
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(_chain(with_system=True))
 def test_a_system_verb_is_found_anywhere_in_a_chain(chain):
     command, verb = chain
     assert find_system_command(command.lower()) == verb
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(_chain(with_system=False))
 def test_game_commands_with_look_alike_words_pass(chain):
     command, _ = chain
