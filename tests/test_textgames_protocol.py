@@ -151,7 +151,9 @@ def test_generated_alfworld_tasks_are_seeded(task_type):
     first, again = generate_task(task_type, 11), generate_task(task_type, 11)
     assert first == again
     assert generate_task(task_type, 12).problem != first.problem
-    assert describe_task(first.traj_data) in first.traj_data["turk_annotations"]["anns"][0].values()
+    phrasings = {describe_task(first.traj_data, phrasing=p) for p in (0, 1)}
+    assert len(phrasings) == 2 and first.goal in phrasings
+    assert first.traj_data["turk_annotations"]["anns"][0]["task_desc"] == first.goal
     assert first.walkthrough, "every generated task ships a solution"
 
 
@@ -222,3 +224,9 @@ def test_engine_process_exits_when_its_parent_dies(tmp_path):
     while not _exited(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _exited(pid)
+
+
+def test_generated_goals_use_both_of_alfworlds_phrasings():
+    goals = {generate_task("pick_cool_then_place_in_recep", seed).goal for seed in range(12)}
+    starts = {goal.split()[0] for goal in goals}
+    assert starts == {"put", "cool"}  # "put a cool X in Y" and "cool some X and put it in Y"

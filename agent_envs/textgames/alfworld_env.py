@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,8 @@ from agent_envs.textgames.alfworld_data import (
     load_task,
     official_data_root,
 )
-from agent_envs.textgames.alfworld_generator import (
-    generate_task,
-    open_alfworld_game,
-    verify_task,
-    write_task,
-)
+from agent_envs.textgames.alfworld_engine import open_alfworld_game, plan_task, verify_task
+from agent_envs.textgames.alfworld_generator import generate_task, write_task
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES
 from agent_envs.textgames.cache import GameCache, default_cache_dir
 from agent_envs.textgames.engine_process import EngineFailure
@@ -27,7 +25,7 @@ from agent_envs.textgames.game_env import ENGINE_START_TIMEOUT_S, TextGameEnv, r
 __all__ = ["ALFWorldEnv", "ensure_generated_task", "GENERATOR_VERSION"]
 
 #: Bumped when the generator changes, so old cached tasks are not mixed with new ones.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _SPLIT_OFFSET = {"train": 0, "valid_seen": 1, "valid_unseen": 2}
 _BANNER = "-= Welcome to TextWorld, ALFRED! =-"
 
@@ -69,7 +67,8 @@ class ALFWorldEnv(TextGameEnv):
     ``data_dir``) the official tasks of the split are played; without it, tasks come from
     a seeded procedural generator (``source="generated"``) that writes the same layout
     (``traj_data.json`` + ``game.tw-pddl``) into ``cache_dir`` and checks each task's
-    stored solution wins before caching it.
+    stored solution wins before caching it. Every task has an expert:
+    ``env.unwrapped.walkthrough()`` (a stored solution, or a checked PDDL plan).
 
     ## Action
     The agent's reply with one command (``go to fridge 1``, ``take apple 1 from fridge 1``,
@@ -79,7 +78,11 @@ class ALFWorldEnv(TextGameEnv):
 
     ## Observation
     The game's feedback; the reset observation describes the room and ends with "Your
-    task is to: ...". ``show_admissible_commands`` appends the admissible commands.
+    task is to: ...": the goal in one of ALFWorld's two phrasings of the task type
+    (``put a hot mug in desk`` or ``heat some mug and put it in desk``...), as the game
+    file words it, else drawn once per task. ``show_admissible_commands`` appends the
+    admissible commands. Case does not matter in commands (``take cd 1 from desk 1``
+    plays ``take CD 1 from desk 1``).
 
     ## Rewards
     1.0 on the turn that solves the task, else 0.0 (the game's score increment). An
@@ -103,7 +106,8 @@ class ALFWorldEnv(TextGameEnv):
     child process, and a step over the limit is answered as invalid, see ``TextGameEnv``).
 
     ## Version history
-    * v0: initial version (alfworld 0.4.2 data format, generator version 1).
+    * v0: initial version (alfworld 0.4.2 data format, generator version 1); generator
+      version 2 draws the goal's phrasing (same rooms); official tasks get expert plans.
 
     Example:
         >>> import tempfile, pytest
@@ -111,7 +115,7 @@ class ALFWorldEnv(TextGameEnv):
         >>> env = ALFWorldEnv(task_types=["pick_heat_then_place_in_recep"], source="generated",
         ...                   num_generated=1, cache_dir=tempfile.mkdtemp())
         >>> obs, info = env.reset(seed=0)
-        >>> info["task_type"], info["task"].startswith("put a hot ")
+        >>> info["task_type"], info["task"].startswith(("put a hot ", "heat some "))
         ('pick_heat_then_place_in_recep', True)
         >>> for command in env.walkthrough():
         ...     obs, reward, terminated, truncated, info = env.step(command)
@@ -179,6 +183,9 @@ class ALFWorldEnv(TextGameEnv):
         self.num_tasks = len(self._official) if self._official else num_generated
         base = Path(cache_dir) if cache_dir else default_cache_dir("alfworld")
         self.generated_root = base / f"generated-v{GENERATOR_VERSION}"
+        #: Where expert plans of tasks without a stored solution are cached.
+        self.plan_root = base / "plans"
+        self._plans: dict[str, list[str]] = {}
         self.task: AlfworldTask | None = None
         self._verified: dict[int, Path] = {}
 
@@ -219,8 +226,9 @@ class ALFWorldEnv(TextGameEnv):
         return f"{open_alfworld_game.__module__}:open_alfworld_game", {"game_file": str(path)}
 
     def _clean(self, text: str) -> str:
-        if self.task is not None:
-            text = text.replace("UNKNOWN GOAL", self.task.description)
+        if self.task is not None:  # the goal this environment states (see load_task)
+            written = f"Your task is to: {self.task.game_goal}"
+            text = text.replace(written, f"Your task is to: {self.task.description}")
         return text.replace(_BANNER, "").strip()
 
     def _state_info(self, state: Any) -> dict[str, Any]:
@@ -229,7 +237,29 @@ class ALFWorldEnv(TextGameEnv):
         return {**info, **(self._task_info() if self.task is not None else {})}
 
     def walkthrough(self) -> list[str]:
-        """The stored solution of the current task (for tests and baselines)."""
+        """A winning command list for the current task, from its initial state (for
+        tests, baselines and SFT data): the task's stored solution, else (ALFWorld's
+        official data stores none) a plan of the PDDL planner, checked to win, computed
+        on first request in the engine process and cached under ``cache_dir``.
+        """
         if self.task is None:
             raise RuntimeError("call reset() first")
-        return list(self.task.walkthrough)
+        if self.task.walkthrough:
+            return list(self.task.walkthrough)
+        game_file = self.task.game_file
+        digest = hashlib.sha256(game_file.read_bytes()).hexdigest()[:32]
+        if digest not in self._plans:
+            folder = GameCache(self.plan_root).get(f"plan-{digest}", self._plan_into)
+            self._plans[digest] = json.loads((folder / "plan.json").read_text())
+        return list(self._plans[digest])
+
+    def _plan_into(self, folder: Path) -> None:
+        assert self.task is not None
+        call = ("run", f"{plan_task.__module__}:plan_task", {"game_file": str(self.task.game_file)})
+        try:
+            plan = self._engine_process().call(call, ENGINE_START_TIMEOUT_S)
+        except EngineFailure as exc:
+            raise RuntimeError(f"planning {self.task.game_file} failed: {exc}") from None
+        if not plan:
+            raise RuntimeError(f"the PDDL planner found no winning plan for {self.task.folder}")
+        (folder / "plan.json").write_text(json.dumps(plan))

@@ -4,20 +4,23 @@ A task is one room (kitchen, living room, bedroom or bathroom) with receptacles 
 objects, and a goal of one of the six ALFWorld task types. The generator builds the
 PDDL problem for ``alfworld``'s ``alfred.pddl`` domain, the goal sentence (put into the
 ``alfred.twl2`` grammar, as ``alfworld-generate`` does), and a solution computed by a
-hand-written solver while the room is built. :func:`verify_task` plays that solution
-through ``textworld`` and ALFWorld's wrappers; a task is only cached after it is won.
+hand-written solver while the room is built.
+:func:`~agent_envs.textgames.alfworld_engine.verify_task` plays that solution through
+``textworld`` and ALFWorld's wrappers; a task is only cached after it is won.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent_envs.textgames.alfworld_data import describe_task
+from agent_envs.textgames.alfworld_data import UNKNOWN_GOAL, describe_task
+
+# moved to alfworld_engine (the engine side); still importable from here
+from agent_envs.textgames.alfworld_engine import open_alfworld_game, verify_task  # noqa: F401
 from agent_envs.textgames.alfworld_pddl import problem_text
 from agent_envs.textgames.alfworld_scenes import (
     CATEGORIES,
@@ -31,7 +34,7 @@ from agent_envs.textgames.alfworld_scenes import (
     can_contain,
 )
 
-__all__ = ["GeneratedTask", "generate_task", "write_task", "verify_task", "open_alfworld_game"]
+__all__ = ["GeneratedTask", "generate_task", "write_task"]
 
 _STATE = {  # task type -> (object property, appliance used, PDDL state predicate, verb)
     "pick_clean_then_place_in_recep": (CLEANABLE, "SinkBasin", "isClean", "clean"),
@@ -56,6 +59,8 @@ class GeneratedTask:
     problem: str
     traj_data: dict[str, Any]
     walkthrough: tuple[str, ...]
+    #: The goal sentence, in one of ALFWorld's two phrasings of the type (drawn by seed).
+    goal: str = ""
 
     @property
     def folder_name(self) -> str:
@@ -191,9 +196,10 @@ def _try_generate(task_type: str, rng: random.Random) -> GeneratedTask | None:
         "scene": {"room": room.room, "generator": "agent-envs"},
         "turk_annotations": {"anns": []},
     }
-    traj["turk_annotations"]["anns"].append({"task_desc": describe_task(traj)})
+    goal = describe_task(traj, phrasing=rng.randrange(2))  # drawn last: rooms stay as in v1
+    traj["turk_annotations"]["anns"].append({"task_desc": goal})
     problem = problem_text(room.receptacles, room.objects, task_type, obj, target_kind, predicate)
-    return GeneratedTask(task_type, problem, traj, tuple(plan.commands))
+    return GeneratedTask(task_type, problem, traj, tuple(plan.commands), goal)
 
 
 class _Solver:
@@ -239,37 +245,10 @@ def write_task(task: GeneratedTask, folder: Path) -> None:
     domain, grammar = _alfworld_logic()
     game = {
         "pddl_domain": domain,
-        "grammar": grammar.replace("UNKNOWN GOAL", describe_task(task.traj_data)),
+        "grammar": grammar.replace(UNKNOWN_GOAL, task.goal or describe_task(task.traj_data)),
         "pddl_problem": task.problem,
         "solvable": True,
         "walkthrough": list(task.walkthrough),
     }
     (folder / "traj_data.json").write_text(json.dumps(task.traj_data, indent=1))
     (folder / "game.tw-pddl").write_text(json.dumps(game))
-
-
-def open_alfworld_game(game_file: str | Path, **infos: bool) -> Any:
-    """Start a ``game.tw-pddl`` with ``textworld.start`` and ALFWorld's wrappers."""
-    import textworld
-    from alfworld.agents.environment.alfred_tw_env import AlfredDemangler, AlfredInfos
-
-    request = textworld.EnvInfos(admissible_commands=True, won=True, extras=["gamefile"], **infos)
-    wrappers = [AlfredDemangler(shuffle=False), AlfredInfos]
-    with warnings.catch_warnings():
-        # PddlEnv.load reads the game with json.load(open(...)) and never closes the file
-        warnings.simplefilter("ignore", ResourceWarning)
-        return textworld.start(str(game_file), request_infos=request, wrappers=wrappers)
-
-
-def verify_task(game_file: str | Path, walkthrough: tuple[str, ...] | list[str]) -> bool:
-    """Play ``walkthrough`` through ``textworld``; True when it is legal and wins at the end."""
-    env = open_alfworld_game(game_file)
-    try:
-        state = env.reset()
-        for command in walkthrough:
-            if state["won"] or command not in state["admissible_commands"]:
-                return False
-            state, _, _ = env.step(command)
-        return bool(state["won"])
-    finally:
-        env.close()

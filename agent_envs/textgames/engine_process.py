@@ -45,6 +45,7 @@ STATE_KEYS = (
     "objective",
     "description",
     "inventory",
+    "policy_commands",  # TextWorld's winning policy from the current state (dense reward)
 )
 _HEADER = struct.Struct(">Q")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
-from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command
+from agent_envs.textgames.commands import ACTION_PROTOCOL, command_key, extract_command
 from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
 
 __all__ = ["TextGameEnv", "require_extra", "ENGINE_START_TIMEOUT_S", "GAMES_PER_ENGINE_PROCESS"]
@@ -147,7 +147,9 @@ class TextGameEnv(TextEnv):
                 truncated=out_of_turns,
                 extra=self._invalid_info(),
             )
-        admissible = command in (self._state.get("admissible_commands") or ())
+        admissible = command_key(command) in map(
+            command_key, self._state.get("admissible_commands") or ()
+        )  # the command is lower-case; the games' lists keep their names' capitals
         try:
             assert self._engine is not None
             if not self._engine.owned:  # this is a forked process: get an engine of our own

@@ -3,66 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
-import warnings
 from pathlib import Path
 from typing import Any
 
+from agent_envs.core.info import TurnOutcome
 from agent_envs.textgames.cache import GameCache, default_cache_dir
+from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command, find_system_command
 from agent_envs.textgames.game_env import TextGameEnv, require_extra
+from agent_envs.textgames.tw_engine import clean_feedback, open_textworld_game
 from agent_envs.textgames.tw_games import KINDS, SPLITS, ensure_game, resolve_settings
 
 __all__ = ["TextWorldEnv", "clean_feedback", "open_textworld_game"]
-
-_BANNER_CHARS = set(" _|$\\/<>")
-_PROMPT_RE = re.compile(r"\n>[^\n]*$")  # the trailing "> ... -= Room =-0/4" prompt/status
-_ENDGAME_RE = re.compile(r"Would you like to RESTART, RESTORE[^\n]*", re.IGNORECASE)
-
-
-def clean_feedback(text: str) -> str:
-    """Strip TextWorld's ASCII-art banner, the input prompt with its status line, the
-    restart question after the end, and runs of blank lines.
-
-    Example:
-        >>> clean_feedback("\\n  ___  \\n |$$| \\n\\nHello.\\n\\n\\n\\n>   -= Attic =-0/4")
-        'Hello.'
-    """
-    text = _PROMPT_RE.sub("", text.replace("\r", ""))
-    text = _ENDGAME_RE.sub("", text)
-    lines = []
-    for line in text.split("\n"):
-        body = line.strip()
-        if body and set(body) <= _BANNER_CHARS and sum(c in "_|$" for c in body) >= 3:
-            continue  # a line of the ASCII-art title
-        lines.append(line.strip())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def open_textworld_game(game_file: str, description: bool = False, inventory: bool = False) -> Any:
-    """Start a TextWorld game (``game.z8``) with the information the environment reads.
-
-    Example:
-        >>> open_textworld_game("/nonexistent/game.z8")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        OSError: Unable to find game '/nonexistent/game.z8'.
-    """
-    import textworld
-
-    infos = textworld.EnvInfos(
-        admissible_commands=True,
-        max_score=True,
-        score=True,
-        won=True,
-        lost=True,
-        objective=True,
-        description=description,
-        inventory=inventory,
-    )
-    with warnings.catch_warnings():
-        # Jericho says TextWorld's games lack its score detection; TextWorld scores them.
-        warnings.filterwarnings("ignore", message=".*not fully supported.*")
-        return textworld.start(str(game_file), request_infos=infos)
 
 
 class TextWorldEnv(TextGameEnv):
@@ -79,21 +30,32 @@ class TextWorldEnv(TextGameEnv):
     ## Action
     The agent's reply: a bare command (``open the door``), or reasoning followed by the
     command in ``<command>...</command>``, a ``Command:``/``Action:`` line, or the last
-    line. Game-system commands (``quit``, ``restart``, ``save``, ``restore``, ``undo``...)
-    are refused.
+    line. Game-system commands (``quit``, ``restart``, ``save``, ``restore``, ``undo``,
+    transcripts, display modes, TextWorld's debug commands: see
+    :func:`~agent_envs.textgames.commands.find_system_command`) are refused anywhere in a
+    chained command (``look. restart``, ``west then q``); should the game still ask a
+    yes/no question, it is answered ``no`` in the same step.
 
     ## Observation
-    The game's feedback without banners, prompt and status line; optionally followed by
+    The game's feedback without banners, prompt, status lines (``-= Kitchen =-2/6``)
+    and yes/no questions; optionally followed by
     the room description (``include_description``), the inventory (``include_inventory``)
     and the admissible commands (``show_admissible_commands``). The reset observation
     holds the objective and the starting room.
 
     ## Rewards
-    The increase of the game's score this turn (dense; TextWorld scores quest steps).
-    An unusable reply gets ``invalid_action_reward = 0.0`` and ``action_valid=False``.
-    ``info["score"]`` is ``game_score / max_score``; ``info`` also holds
-    ``admissible_commands``, ``game_score``, ``max_score``, ``won``, ``lost``, ``command``
-    and ``command_admissible``; the reset info adds ``objective``, ``game_index``, ``split``.
+    Progress along the winning policy (dense, in every kind): TextWorld tracks the
+    shortest command list that wins from the current state (``policy_commands``); the
+    reward is how much shorter it got this turn (``+1`` per step of progress, negative
+    when a step undoes progress, e.g. walking away from where the quest goes on). The
+    return telescopes: a win pays ``plan_length`` (the policy's length at reset) in total.
+    A lost game pays nothing on the losing turn. An unusable reply gets
+    ``invalid_action_reward = 0.0`` and ``action_valid=False``. ``info["score"]`` is the
+    fraction of the policy done, ``1 - plan_left / plan_length`` (clipped to 0..1; 1.0
+    once won). The game's own points are in ``info["metrics"]`` (``game_score``,
+    ``max_score``). ``info`` also holds ``admissible_commands``, ``game_score``,
+    ``max_score``, ``plan_length``, ``plan_left``, ``won``, ``lost``, ``command`` and
+    ``command_admissible``; the reset info adds ``objective``, ``game_index``, ``split``.
 
     ## Episode end
     Terminated when the game is won or lost; truncated after ``max_turns`` turns.
@@ -129,25 +91,6 @@ class TextWorldEnv(TextGameEnv):
     command_help = (
         "Useful commands: look, inventory, go <direction>, take <thing>, drop <thing>, "
         "open/close <thing>, put <thing> on/in <thing>, examine <thing>, eat <thing>. "
-    )
-    blocked_commands = frozenset(
-        [
-            "quit",
-            "q",
-            "restart",
-            "restore",
-            "save",
-            "undo",
-            "oops",
-            "script",
-            "unscript",
-            "transcript",
-            "noscript",
-            "verbose",
-            "brief",
-            "superbrief",
-            "notify",
-        ]
     )
 
     def __init__(
@@ -187,6 +130,7 @@ class TextWorldEnv(TextGameEnv):
         self.game_title = f"a TextWorld text adventure ({kind})"
         self._game_path: Path | None = None
         self._verified: dict[int, Path] = {}
+        self._plan_length = self._plan_left = 1  # the winning policy's length: at reset, now
 
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
         index = (options or {}).get("game_index")
@@ -207,7 +151,7 @@ class TextWorldEnv(TextGameEnv):
             "description": self.include_description,
             "inventory": self.include_inventory,
         }
-        return f"{__name__}:open_textworld_game", kwargs
+        return f"{open_textworld_game.__module__}:open_textworld_game", kwargs
 
     def _clean(self, text: str) -> str:
         return clean_feedback(text)
@@ -222,8 +166,56 @@ class TextWorldEnv(TextGameEnv):
 
     def _reset_episode(self, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
         observation, info = super()._reset_episode(options)
-        info["objective"] = self._state.get("objective") or ""
+        # a game always has a quest; should TextWorld give no plan, a win still pays 1
+        self._plan_length = self._plan_left = len(self._state.get("policy_commands") or ()) or 1
+        info.update(objective=self._state.get("objective") or "", **self._plan_info())
         return observation, info
+
+    def _play_turn(self, action: str) -> TurnOutcome:
+        command, _ = extract_command(action)
+        system = find_system_command(command) if command is not None else None
+        if system is not None:
+            what = (
+                f"'{system}' is a game-system command"
+                if command == system
+                else f"'{command}' contains the game-system command '{system}'"
+            )
+            error = (
+                f"{what}: quit, restart, save, undo, transcripts and display modes are "
+                "refused, alone or chained; send game commands only"
+            )
+            return self.invalid_action(
+                error,
+                observation=f"Invalid reply: {error}.\n\n{ACTION_PROTOCOL}",
+                truncated=self._budget_spent(),
+                extra={**self._invalid_info(), **self._plan_info()},
+            )
+        outcome = super()._play_turn(action)
+        if not outcome.action_valid:  # nothing reached the game
+            outcome.extra.update(self._plan_info())
+            return outcome
+        left = self._steps_left(self._state)
+        outcome.reward, self._plan_left = float(self._plan_left - left), left
+        outcome.score = self._progress()
+        outcome.metrics.update(max_score=outcome.extra["max_score"], plan_left=left)
+        outcome.extra.update(self._plan_info())
+        return outcome
+
+    # --------------------------------------------------------------- dense reward
+    def _steps_left(self, state: dict[str, Any]) -> int:
+        """Commands of the winning policy left after this step (0 once won)."""
+        if state.get("won"):
+            return 0
+        policy = state.get("policy_commands")
+        if state.get("lost") or not policy:  # a lost (or unwinnable) game pays nothing more
+            return self._plan_left
+        return len(policy)
+
+    def _progress(self) -> float:
+        return min(1.0, max(0.0, 1.0 - self._plan_left / self._plan_length))
+
+    def _plan_info(self) -> dict[str, Any]:
+        return {"plan_length": self._plan_length, "plan_left": self._plan_left}
 
     def walkthrough(self) -> list[str]:
         """The generator's solution of the current game (for tests and baselines)."""
