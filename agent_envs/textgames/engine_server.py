@@ -1,0 +1,183 @@
+"""The child side of :class:`~agent_envs.textgames.engine_process.EngineProcess`.
+
+A server reads framed requests from its channel (one end of a Unix socket pair), runs
+them against the one engine it hosts, and writes the answers back. On ``("fork",)`` it
+receives a fresh socket over the channel (``SCM_RIGHTS``) and calls ``os.fork()``: the copy
+serves that socket with the engine exactly as it was (the interpreter's memory, the
+Z-machine or PDDL state included), in a session of its own so it can be killed alone.
+
+A server exits by itself when its channel is hung up or when the process that owns it
+(the environment's process, not necessarily its parent) exits; a watcher thread waits for
+either, so a server stuck in an engine call still goes. The watcher is stopped around
+``os.fork()`` so the fork never copies a process with a second thread.
+
+Run as a program: ``python -m agent_envs.textgames.engine_server <channel fd>``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from agent_envs.textgames.engine_process import STATE_KEYS, read_message, write_message
+
+__all__ = ["serve", "OwnerWatch"]
+
+
+def _plain(state: Any) -> dict[str, Any]:
+    return {key: state.get(key) for key in STATE_KEYS if state.get(key) is not None}
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OwnerWatch:
+    """A thread that ends the process when ``channel`` hangs up or ``owner`` exits.
+
+    Example:
+        >>> a, b = socket.socketpair()
+        >>> watch = OwnerWatch(a.fileno(), os.getpid())
+        >>> watch.start(); watch.stop()  # stopped before it ever fires
+        >>> a.close(); b.close()
+    """
+
+    def __init__(self, channel: int, owner: int) -> None:
+        self.channel, self.owner = channel, owner
+        self._owner_fd: int | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: tuple[int, int] | None = None
+
+    def start(self) -> None:
+        """Start watching (in a daemon thread)."""
+        if self._thread is not None:
+            return
+        self._owner_fd = None
+        if hasattr(os, "pidfd_open"):
+            try:
+                self._owner_fd = os.pidfd_open(self.owner)
+            except OSError:  # already gone, or no pidfd support in this kernel
+                self._owner_fd = None
+        self._stop = os.pipe()
+        self._thread = threading.Thread(target=self._watch, args=(self._stop[0],), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching and join the thread (before ``os.fork``); close its descriptors."""
+        if self._thread is None or self._stop is None:
+            return
+        os.write(self._stop[1], b"x")
+        self._thread.join()
+        for fd in self._stop:
+            os.close(fd)
+        if self._owner_fd is not None:
+            os.close(self._owner_fd)
+        self._thread = self._stop = self._owner_fd = None
+
+    def _watch(self, stop_fd: int) -> None:
+        poller = select.poll()
+        poller.register(self.channel, 0)  # only POLLHUP/POLLERR: the peer closed
+        poller.register(stop_fd, select.POLLIN)
+        if self._owner_fd is not None:
+            poller.register(self._owner_fd, select.POLLIN)  # readable once the owner exits
+        while True:
+            events = dict(poller.poll(None if self._owner_fd is not None else 1000))
+            if stop_fd in events:
+                return
+            if self.channel in events or (self._owner_fd is not None and self._owner_fd in events):
+                os._exit(0)
+            if self._owner_fd is None and not _pid_exists(self.owner):
+                os._exit(0)
+
+
+def _fork(channel: socket.socket, watch: OwnerWatch) -> tuple[socket.socket | None, int]:
+    """Fork this server; returns (the child's channel, 0) in the child, (None, pid) here."""
+    _, fds, _, _ = socket.recv_fds(channel, 1, 1)
+    if len(fds) != 1:
+        raise ValueError("a fork request must carry one socket")
+    watch.stop()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(fds[0])
+        watch.start()
+        raise
+    if pid == 0:
+        os.setsid()  # a group of its own: killing it never touches this server
+        channel.close()
+        return socket.socket(fileno=fds[0]), 0
+    os.close(fds[0])
+    return None, pid
+
+
+def serve(channel_fd: int, owner: int) -> None:
+    """Serve engine requests on ``channel_fd`` until it is closed (the child's main loop)."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked copies are reaped by the kernel
+    channel = socket.socket(fileno=channel_fd)
+    watch = OwnerWatch(channel.fileno(), owner)
+    watch.start()
+    engine: Any = None
+    hang_s = 0.0
+    while True:
+        try:
+            request = read_message(channel.fileno())
+        except (EOFError, OSError):
+            return
+        op = request[0]
+        try:
+            payload: Any = None
+            if op == "fork":
+                child_channel, pid = _fork(channel, watch)
+                if child_channel is not None:  # the copy: serve the new channel from here on
+                    channel = child_channel
+                    watch = OwnerWatch(channel.fileno(), owner)
+                    watch.start()
+                    continue  # the server that was asked answers for both
+                watch.start()
+                payload = pid
+            elif op == "open":
+                if engine is not None:
+                    engine.close()
+                    engine = None
+                module, _, name = request[1].partition(":")
+                engine = getattr(importlib.import_module(module), name)(**request[2])
+            elif op == "reset":
+                payload = _plain(engine.reset())
+            elif op == "step":
+                if hang_s:  # test hook: this step hangs like a stuck engine
+                    time.sleep(hang_s)
+                    hang_s = 0.0
+                payload = _plain(engine.step(request[1])[0])
+            elif op == "run":  # any other engine work, e.g. checking a generated game
+                module, _, name = request[1].partition(":")
+                payload = getattr(importlib.import_module(module), name)(**request[2])
+            elif op == "hang_next_step":
+                hang_s = float(request[1])
+            else:
+                raise ValueError(f"unknown request {op!r}")
+            reply = ("ok", payload)
+        except Exception as exc:  # the engine raised: report it, keep serving
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        write_message(channel.fileno(), reply)
+
+
+def _main() -> None:
+    os.dup2(2, 1)  # whatever the engines print must not mix with the replies
+    serve(int(sys.argv[1]), os.getppid())
+
+
+if __name__ == "__main__":
+    _main()
