@@ -130,13 +130,15 @@ def serve(channel_fd: int, owner: int) -> None:
     watch = OwnerWatch(channel.fileno(), owner)
     watch.start()
     engine: Any = None
-    hang_s = 0.0
+    hang: dict[str, float] = {}  # test hook: request kind -> seconds its next request hangs
     while True:
         try:
             request = read_message(channel.fileno())
         except (EOFError, OSError):
             return
         op = request[0]
+        if op in hang:  # like a stuck engine (the watcher still ends it when orphaned)
+            time.sleep(hang.pop(op))
         try:
             payload: Any = None
             if op == "fork":
@@ -157,15 +159,14 @@ def serve(channel_fd: int, owner: int) -> None:
             elif op == "reset":
                 payload = _plain(engine.reset())
             elif op == "step":
-                if hang_s:  # test hook: this step hangs like a stuck engine
-                    time.sleep(hang_s)
-                    hang_s = 0.0
                 payload = _plain(engine.step(request[1])[0])
             elif op == "run":  # any other engine work, e.g. checking a generated game
                 module, _, name = request[1].partition(":")
                 payload = getattr(importlib.import_module(module), name)(**request[2])
+            elif op == "hang_next":  # test hook: ("hang_next", "reset", 600.0)
+                hang[str(request[1])] = float(request[2])
             elif op == "hang_next_step":
-                hang_s = float(request[1])
+                hang["step"] = float(request[1])
             else:
                 raise ValueError(f"unknown request {op!r}")
             reply = ("ok", payload)
