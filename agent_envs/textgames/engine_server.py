@@ -28,7 +28,38 @@ from typing import Any
 
 from agent_envs.textgames.engine_process import STATE_KEYS, read_message, write_message
 
-__all__ = ["serve", "OwnerWatch"]
+__all__ = ["serve", "OwnerWatch", "preload"]
+
+#: Copies this server forked, reaped as they exit (never other children: ``subprocess``
+#: waits for its own).
+_forked: set[int] = set()
+
+
+def _reap(signum: int, frame: Any) -> None:
+    for pid in list(_forked):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _forked.discard(pid)
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import ``modules`` (a warm template's work); returns those imported.
+
+    Example:
+        >>> preload(["json", "no_such_module_here"])
+        ['json']
+    """
+    done = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            continue
+        done.append(module)
+    return done
 
 
 def _plain(state: Any) -> dict[str, Any]:
@@ -117,15 +148,18 @@ def _fork(channel: socket.socket, watch: OwnerWatch) -> tuple[socket.socket | No
         raise
     if pid == 0:
         os.setsid()  # a group of its own: killing it never touches this server
+        _forked.clear()
         channel.close()
         return socket.socket(fileno=fds[0]), 0
     os.close(fds[0])
+    _forked.add(pid)
+    _reap(signal.SIGCHLD, None)  # in case it exited before it was added
     return None, pid
 
 
 def serve(channel_fd: int, owner: int) -> None:
     """Serve engine requests on ``channel_fd`` until it is closed (the child's main loop)."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked copies are reaped by the kernel
+    signal.signal(signal.SIGCHLD, _reap)
     channel = socket.socket(fileno=channel_fd)
     watch = OwnerWatch(channel.fileno(), owner)
     watch.start()

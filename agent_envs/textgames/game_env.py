@@ -11,7 +11,7 @@ from typing import Any
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
 from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command
-from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
+from agent_envs.textgames.engine_process import ENGINE_PRELOAD, EngineFailure, EngineProcess
 
 __all__ = ["TextGameEnv", "require_extra", "ENGINE_START_TIMEOUT_S", "GAMES_PER_ENGINE_PROCESS"]
 
@@ -316,8 +316,8 @@ class TextGameEnv(TextEnv):
         """The engine process (created on first use; its child starts on the first call)."""
         if self._engine is not None and not self._engine.owned:
             self._close_resources()  # forked: leave the parent's child alone, start ours
-        if self._engine is None:
-            self._engine = EngineProcess()
+        if self._engine is None:  # a copy of the warm template that imported textworld
+            self._engine = EngineProcess(preload=ENGINE_PRELOAD)
         return self._engine
 
     def _restart_engine(self) -> None:
