@@ -194,6 +194,7 @@ def test_engine_copy_has_a_group_of_its_own_and_close_is_idempotent():
     assert _gone(pid)
 
 
+@pytest.mark.slow
 def test_prefetch_builds_the_pool_in_parallel_and_reports_its_time(tmp_path):
     from agent_envs.textgames.cache import GameCache
     from agent_envs.textgames.prefetch import prefetch
