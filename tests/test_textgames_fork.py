@@ -187,6 +187,17 @@ def test_engine_copy_has_a_group_of_its_own_and_close_is_idempotent():
         twin.call(("step", "x"), 0.5)
     assert failure.value.kind == "timeout" and not twin.alive
     assert engine.call(("step", "three"), 10)["feedback"] == "you said three"
+    # a copy of a copy outlives its parent, and is reaped (no zombie) once closed
+    child = engine.fork(30)
+    grandchild = child.fork(30)
+    child_pid, grandchild_pid = child.pid, grandchild.pid
+    child.close()
+    assert grandchild.call(("step", "four"), 10)["feedback"] == "you said four"
+    grandchild.close()
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{p}") for p in (child_pid, grandchild_pid)):
+        assert time.monotonic() < deadline, "a closed copy was left as a zombie"
+        time.sleep(0.05)
     pid = engine.pid
     engine.close()
     engine.close()

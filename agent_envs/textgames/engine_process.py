@@ -123,20 +123,39 @@ def read_message(fd: int, deadline: float | None = None) -> Any:
     return pickle.loads(_read_exact(fd, size, deadline))
 
 
-def _gone(pid: int) -> bool:
+def _process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``"Z"``: exited, not yet reaped); None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(") ", 1)[1].startswith(("Z", "X"))
+            return handle.read().split(") ", 1)[1][:1]
     except FileNotFoundError:
-        return True
+        return None
     except OSError:  # no /proc (not Linux): ask the kernel
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return True
+            return None
         except PermissionError:
-            return False
-        return False
+            return "S"
+        return "S"
+
+
+def _gone(pid: int) -> bool:
+    return _process_state(pid) in (None, "Z", "X")
+
+
+def _wait_gone(pid: int, timeout_s: float) -> None:
+    """Wait until a killed process (not our child) has been reaped by its parent.
+
+    An exited-but-unreaped one is accepted after a second (its parent may be busy).
+    """
+    start = time.monotonic()
+    while True:
+        state = _process_state(pid)
+        waited = time.monotonic() - start
+        if state is None or (state in ("Z", "X") and waited > 1.0) or waited > timeout_s:
+            return
+        time.sleep(0.002)
 
 
 class EngineProcess:
@@ -233,11 +252,12 @@ class EngineProcess:
         if not self.owned or self._channel is None:
             raise EngineFailure("there is no engine process of ours to fork", "crash")
         ours, theirs = socket.socketpair()
+        deadline = time.monotonic() + timeout_s
         try:
             write_message(self._channel.fileno(), ("fork",))
             socket.send_fds(self._channel, [b"F"], [theirs.fileno()])
             theirs.close()
-            status, payload = read_message(self._channel.fileno(), time.monotonic() + timeout_s)
+            status, payload = read_message(self._channel.fileno(), deadline)
         except TimeoutError:
             ours.close()
             self.close()
@@ -253,6 +273,11 @@ class EngineProcess:
             raise EngineFailure(payload, "error")
         twin = EngineProcess()
         twin._channel, twin._pid, twin.opens = ours, int(payload), self.opens
+        try:  # the copy says it is ready, in a group of its own (killing us spares it)
+            read_message(ours.fileno(), deadline)
+        except (TimeoutError, OSError, EOFError, pickle.UnpicklingError, struct.error, ValueError):
+            twin.close()
+            raise EngineFailure("the copy of the engine process did not start", "crash") from None
         return twin
 
     def close(self) -> None:
@@ -270,10 +295,8 @@ class EngineProcess:
                     os.kill(pid, signal.SIGKILL)
             if proc is not None:
                 proc.wait()
-            else:  # a copy is not our child: its parent (or init) reaps it, we wait for that
-                deadline = time.monotonic() + _KILL_WAIT_S
-                while not _gone(pid) and time.monotonic() < deadline:
-                    time.sleep(0.002)
+            else:  # a copy is not our child: its parent (or the template) reaps it
+                _wait_gone(pid, _KILL_WAIT_S)
         channel.close()
 
     def __del__(self) -> None:
@@ -326,7 +349,7 @@ def _fork_template(preload: tuple[str, ...]) -> EngineProcess:
                 atexit.register(close_templates)
             template = EngineProcess()
             modules = [m for m in preload if _importable(m)]
-            call = ("run", "agent_envs.textgames.engine_server:preload", {"modules": modules})
+            call = ("template", modules)
             _TEMPLATES[preload] = template
             template.call(call, TEMPLATE_START_TIMEOUT_S)
         return template.fork(TEMPLATE_START_TIMEOUT_S)

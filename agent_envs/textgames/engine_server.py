@@ -16,6 +16,8 @@ Run as a program: ``python -m agent_envs.textgames.engine_server <channel fd>``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import os
 import select
@@ -33,9 +35,18 @@ __all__ = ["serve", "OwnerWatch", "preload"]
 #: Copies this server forked, reaped as they exit (never other children: ``subprocess``
 #: waits for its own).
 _forked: set[int] = set()
+#: A template reaps every child: it adopts orphaned copies (it is their subreaper) and
+#: never runs ``subprocess`` itself.
+_reap_any = False
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def _reap(signum: int, frame: Any) -> None:
+    if _reap_any:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        return
     for pid in list(_forked):
         try:
             done, _ = os.waitpid(pid, os.WNOHANG)
@@ -43,6 +54,17 @@ def _reap(signum: int, frame: Any) -> None:
             done = pid
         if done:
             _forked.discard(pid)
+
+
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants (Linux), so a copy whose parent died is still reaped."""
+    global _reap_any
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+            _reap_any = True
+    except (OSError, AttributeError):  # not Linux: orphans go to init as usual
+        pass
 
 
 def preload(modules: list[str]) -> list[str]:
@@ -147,8 +169,10 @@ def _fork(channel: socket.socket, watch: OwnerWatch) -> tuple[socket.socket | No
         watch.start()
         raise
     if pid == 0:
+        global _reap_any
         os.setsid()  # a group of its own: killing it never touches this server
         _forked.clear()
+        _reap_any = False  # (the subreaper flag is not inherited either)
         channel.close()
         return socket.socket(fileno=fds[0]), 0
     os.close(fds[0])
@@ -181,9 +205,14 @@ def serve(channel_fd: int, owner: int) -> None:
                     channel = child_channel
                     watch = OwnerWatch(channel.fileno(), owner)
                     watch.start()
-                    continue  # the server that was asked answers for both
+                    # ready, in a group of its own: only now may the owner kill the parent
+                    write_message(channel.fileno(), ("ok", os.getpid()))
+                    continue
                 watch.start()
                 payload = pid
+            elif op == "template":  # become a warm template: import, adopt orphans
+                _become_subreaper()
+                payload = preload(list(request[1]))
             elif op == "open":
                 if engine is not None:
                     engine.close()
