@@ -20,9 +20,7 @@ round trip. The child side is :mod:`agent_envs.textgames.engine_server`.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import importlib.util
 import os
 import pickle
 import select
@@ -31,7 +29,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,8 +40,6 @@ __all__ = [
     "echo_engine",
     "read_message",
     "write_message",
-    "ENGINE_PRELOAD",
-    "close_templates",
 ]
 
 #: The game-state entries sent back to the environment after ``reset`` and ``step``.
@@ -60,15 +55,6 @@ STATE_KEYS = (
     "inventory",
 )
 _HEADER = struct.Struct(">Q")
-#: Modules a warm template imports once; engine processes are ``os.fork`` copies of it.
-ENGINE_PRELOAD = (
-    "textworld",
-    "textworld.generator",
-    "textworld.challenges",
-    "alfworld.agents.environment.alfred_tw_env",
-)
-#: Time limit for starting a template (a fresh interpreter importing :data:`ENGINE_PRELOAD`).
-TEMPLATE_START_TIMEOUT_S = 300.0
 #: Seconds ``close()`` waits for a killed copy (not our child, so not ``wait()``-able) to go.
 _KILL_WAIT_S = 10.0
 
@@ -183,7 +169,8 @@ class EngineProcess:
 
     def __init__(self, preload: tuple[str, ...] = ()) -> None:
         #: Modules the child should have imported: it is then forked from a warm template
-        #: that imported them (see :func:`close_templates`), not started from scratch.
+        #: that imported them (:mod:`~agent_envs.textgames.engine_templates`), not started
+        #: from scratch.
         self.preload = tuple(preload)
         self._proc: subprocess.Popen | None = None  # the child, when we started it
         self._pid: int | None = None
@@ -305,8 +292,10 @@ class EngineProcess:
 
     def _start(self) -> None:
         if self.preload:
+            from agent_envs.textgames.engine_templates import fork_template
+
             try:
-                copy = _fork_template(self.preload)
+                copy = fork_template(self.preload)
             except EngineFailure:
                 pass  # no template: start a fresh interpreter below
             else:  # adopt the copy's child
@@ -333,46 +322,6 @@ class EngineProcess:
         finally:
             theirs.close()
         self._channel, self._pid, self.opens = ours, self._proc.pid, 0
-
-
-# ---------------------------------------------------------------------- warm templates
-_TEMPLATES: dict[tuple[str, ...], EngineProcess] = {}
-_TEMPLATES_LOCK = threading.Lock()
-
-
-def _fork_template(preload: tuple[str, ...]) -> EngineProcess:
-    """An engine process forked from this process's template for ``preload`` (started once)."""
-    with _TEMPLATES_LOCK:
-        template = _TEMPLATES.get(preload)
-        if template is None or not template.owned or not template.running:
-            if not _TEMPLATES:
-                atexit.register(close_templates)
-            template = EngineProcess()
-            modules = [m for m in preload if _importable(m)]
-            call = ("template", modules)
-            _TEMPLATES[preload] = template
-            template.call(call, TEMPLATE_START_TIMEOUT_S)
-        return template.fork(TEMPLATE_START_TIMEOUT_S)
-
-
-def _importable(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package is missing
-        return False
-
-
-def close_templates() -> None:
-    """Stop this process's warm templates (they also exit with it); safe to call twice.
-
-    Example:
-        >>> close_templates()
-    """
-    with _TEMPLATES_LOCK:
-        templates = list(_TEMPLATES.values())
-        _TEMPLATES.clear()
-    for template in templates:
-        template.close()
 
 
 # ---------------------------------------------------------------------- a test engine

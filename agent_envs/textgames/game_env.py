@@ -11,7 +11,8 @@ from typing import Any
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
 from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command
-from agent_envs.textgames.engine_process import ENGINE_PRELOAD, EngineFailure, EngineProcess
+from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
+from agent_envs.textgames.engine_templates import ENGINE_PRELOAD
 
 __all__ = ["TextGameEnv", "require_extra", "ENGINE_START_TIMEOUT_S", "GAMES_PER_ENGINE_PROCESS"]
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from agent_envs.textgames.cache import GameCache
-from agent_envs.textgames.engine_process import ENGINE_PRELOAD, EngineFailure, EngineProcess
+from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
+from agent_envs.textgames.engine_templates import ENGINE_PRELOAD
 
 __all__ = [
     "KINDS",
