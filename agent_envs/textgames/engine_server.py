@@ -16,6 +16,7 @@ Run as a program: ``python -m agent_envs.textgames.engine_server <channel fd>``.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ctypes
 import importlib
@@ -24,7 +25,6 @@ import select
 import signal
 import socket
 import sys
-import threading
 import time
 from typing import Any
 
@@ -111,12 +111,12 @@ class OwnerWatch:
     def __init__(self, channel: int, owner: int) -> None:
         self.channel, self.owner = channel, owner
         self._owner_fd: int | None = None
-        self._thread: threading.Thread | None = None
+        self._running: _thread.LockType | None = None  # held by the watcher while it runs
         self._stop: tuple[int, int] | None = None
 
     def start(self) -> None:
-        """Start watching (in a daemon thread)."""
-        if self._thread is not None:
+        """Start watching, in a thread (without waiting for it to be scheduled)."""
+        if self._running is not None:
             return
         self._owner_fd = None
         if hasattr(os, "pidfd_open"):
@@ -125,35 +125,42 @@ class OwnerWatch:
             except OSError:  # already gone, or no pidfd support in this kernel
                 self._owner_fd = None
         self._stop = os.pipe()
-        self._thread = threading.Thread(target=self._watch, args=(self._stop[0],), daemon=True)
-        self._thread.start()
+        # the low-level thread API: threading.Thread.start() waits until the new thread
+        # runs, which costs 10-15 ms on a loaded machine, at every fork
+        self._running = _thread.allocate_lock()
+        self._running.acquire()
+        _thread.start_new_thread(self._watch, (self._stop[0], self._running))
 
     def stop(self) -> None:
-        """Stop watching and join the thread (before ``os.fork``); close its descriptors."""
-        if self._thread is None or self._stop is None:
+        """Stop watching and wait for the thread to end (before ``os.fork``)."""
+        if self._running is None or self._stop is None:
             return
         os.write(self._stop[1], b"x")
-        self._thread.join()
+        self._running.acquire()  # released by the watcher as it returns
         for fd in self._stop:
             os.close(fd)
         if self._owner_fd is not None:
             os.close(self._owner_fd)
-        self._thread = self._stop = self._owner_fd = None
+        self._running = self._stop = self._owner_fd = None
 
-    def _watch(self, stop_fd: int) -> None:
-        poller = select.poll()
-        poller.register(self.channel, 0)  # only POLLHUP/POLLERR: the peer closed
-        poller.register(stop_fd, select.POLLIN)
-        if self._owner_fd is not None:
-            poller.register(self._owner_fd, select.POLLIN)  # readable once the owner exits
-        while True:
-            events = dict(poller.poll(None if self._owner_fd is not None else 1000))
-            if stop_fd in events:
-                return
-            if self.channel in events or (self._owner_fd is not None and self._owner_fd in events):
-                os._exit(0)
-            if self._owner_fd is None and not _pid_exists(self.owner):
-                os._exit(0)
+    def _watch(self, stop_fd: int, running: _thread.LockType) -> None:
+        try:
+            poller = select.poll()
+            poller.register(self.channel, 0)  # only POLLHUP/POLLERR: the peer closed
+            poller.register(stop_fd, select.POLLIN)
+            owner_fd = self._owner_fd
+            if owner_fd is not None:
+                poller.register(owner_fd, select.POLLIN)  # readable once the owner exits
+            while True:
+                events = dict(poller.poll(None if owner_fd is not None else 1000))
+                if stop_fd in events:
+                    return
+                if self.channel in events or (owner_fd is not None and owner_fd in events):
+                    os._exit(0)
+                if owner_fd is None and not _pid_exists(self.owner):
+                    os._exit(0)
+        finally:
+            running.release()
 
 
 def _fork(channel: socket.socket, watch: OwnerWatch) -> tuple[socket.socket | None, int]:
@@ -170,11 +177,13 @@ def _fork(channel: socket.socket, watch: OwnerWatch) -> tuple[socket.socket | No
         raise
     if pid == 0:
         global _reap_any
-        os.setsid()  # a group of its own: killing it never touches this server
+        os.setpgid(0, 0)  # a group of its own: killing it never touches this server
         _forked.clear()
         _reap_any = False  # (the subreaper flag is not inherited either)
         channel.close()
         return socket.socket(fileno=fds[0]), 0
+    with contextlib.suppress(OSError):  # (also here: done before the owner hears the pid)
+        os.setpgid(pid, pid)
     os.close(fds[0])
     _forked.add(pid)
     _reap(signal.SIGCHLD, None)  # in case it exited before it was added
@@ -205,8 +214,6 @@ def serve(channel_fd: int, owner: int) -> None:
                     channel = child_channel
                     watch = OwnerWatch(channel.fileno(), owner)
                     watch.start()
-                    # ready, in a group of its own: only now may the owner kill the parent
-                    write_message(channel.fileno(), ("ok", os.getpid()))
                     continue
                 watch.start()
                 payload = pid
