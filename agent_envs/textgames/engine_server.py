@@ -4,7 +4,9 @@ A server reads framed requests from its channel (one end of a Unix socket pair),
 them against the one engine it hosts, and writes the answers back. On ``("fork",)`` it
 receives a fresh socket over the channel (``SCM_RIGHTS``) and calls ``os.fork()``: the copy
 serves that socket with the engine exactly as it was (the interpreter's memory, the
-Z-machine or PDDL state included), in a session of its own so it can be killed alone.
+Z-machine or PDDL state included), in a process group of its own so it can be killed
+alone (set by both sides before the pid is reported, so the owner never kills it by
+killing its parent).
 
 A server exits by itself when its channel is hung up or when the process that owns it
 (the environment's process, not necessarily its parent) exits; a watcher thread waits for
