@@ -17,6 +17,8 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("textworld")
 
@@ -225,3 +227,35 @@ def test_prefetch_builds_the_pool_in_parallel_and_reports_its_time(tmp_path):
         assert info["won"]
     env.close()
     assert stamps == {p: (p / "game.z8").stat().st_mtime_ns for p in entries}
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(ops=st.lists(st.sampled_from(["play", "look", "kill", "garbage"]), max_size=6))
+def test_fork_and_pickle_equal_the_original_after_any_turns_and_crashes(ops, cache_dir):
+    env = _make(cache_dir)
+    env.reset(seed=0)
+    steps, played = env.walkthrough(), 0
+    for op in ops:
+        if op == "play" and played < len(steps):
+            env.step(steps[played])  # a crash just before it makes it a turn not applied
+            played += 1 if env._not_applied.get(env.turn) is None else 0
+        elif op == "look":
+            env.step("look")
+        elif op == "kill" and env._engine is not None and env._engine.alive:
+            os.kill(env._engine.pid, signal.SIGKILL)
+        elif op == "garbage":
+            env.step("<command></command>")
+    twin, copy = env.fork(), pickle.loads(pickle.dumps(env))
+    rest = steps[played:] + ["look"]
+    expected = _play(env, rest)
+    assert _play(twin, rest) == expected
+    assert _play(copy, rest) == expected
+    assert not steps[played:] or expected[-2][4]["won"]  # the rest of the walkthrough wins
+    for each in (env, twin, copy):
+        each.close()
