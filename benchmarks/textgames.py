@@ -6,7 +6,12 @@ requests; the environment side calls ``reset``/``step`` of the Gymnasium environ
 (reply parsing, text cleaning, info, and the round trip to the engine's child process,
 which gives every engine call a time limit). Target: env step <= 1.2x raw step.
 
-    PYTHONPATH=$PWD python benchmarks/textgames.py [--episodes 20]
+Fork: from the middle of the walkthrough, ``env.unwrapped.fork()`` followed by the fork's
+first step (the next walkthrough command), against the env's own step measured above in
+the same process. Target: fork + first step <= 10x step (median). ``--replay-forks N``
+also times N forks made the old way (a fresh instance replaying the episode).
+
+    PYTHONPATH=$PWD python benchmarks/textgames.py [--episodes 20] [--forks 30]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 import gymnasium as gym
 
 import agent_envs  # noqa: F401  (registers the ids)
+from agent_envs.core.text_env import TextEnv
 
 
 def _time_engine_calls(engine) -> list[float]:
@@ -70,6 +76,50 @@ def _time_both(engine, env: gym.Env, commands: list[str], episodes: int, options
     return {key: statistics.median(values) for key, values in times.items()}
 
 
+def _time_forks(env: gym.Env, commands: list[str], forks: int, replay_forks: int, options: dict):
+    """Median seconds of fork + first step from mid-walkthrough (and of the old replay fork)."""
+    base = env.unwrapped
+    base.reset(seed=0, options=options)
+    middle = len(commands) // 2
+    for command in commands[:middle]:
+        base.step(command)
+    times: dict[str, list[float]] = {"fork+step": [], "fork": [], "second step": []}
+    for _ in range(forks):
+        t = time.perf_counter()
+        twin = base.fork()
+        times["fork"].append(time.perf_counter() - t)
+        twin.step(commands[middle])
+        times["fork+step"].append(time.perf_counter() - t)
+        if middle + 1 < len(commands):
+            t = time.perf_counter()
+            twin.step(commands[middle + 1])
+            times["second step"].append(time.perf_counter() - t)
+        twin.close()
+    for _ in range(replay_forks):
+        t = time.perf_counter()
+        twin = TextEnv.fork(base)  # the generic fork: new instance, fresh engine, replay
+        twin.step(commands[middle])
+        times.setdefault("replay fork+step", []).append(time.perf_counter() - t)
+        twin.close()
+    return {key: statistics.median(values) for key, values in times.items() if values}
+
+
+def _report_forks(name: str, forks: dict[str, float], step: float) -> None:
+    print(
+        f"{name:<22} fork  fork {forks['fork'] * 1e3:8.2f} ms   fork+first step "
+        f"{forks['fork+step'] * 1e3:8.2f} ms   env step {step * 1e3:8.2f} ms   "
+        f"fork+step/step {forks['fork+step'] / step:5.2f}x (target <= 10x)"
+    )
+    if "second step" in forks:
+        print(f"{name:<22} fork  the fork's second step {forks['second step'] * 1e3:8.2f} ms")
+    if "replay fork+step" in forks:
+        replay = forks["replay fork+step"]
+        print(
+            f"{name:<22} fork  replay fork+first step {replay * 1e3:9.1f} ms "
+            f"({replay / step:7.1f}x step)"
+        )
+
+
 def _report(name: str, times: dict[str, float]) -> None:
     for label in ("reset", "step"):
         r, e = times[f"raw {label}"], times[f"env {label}"]
@@ -82,6 +132,8 @@ def _report(name: str, times: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--forks", type=int, default=30)
+    parser.add_argument("--replay-forks", type=int, default=0)
     args = parser.parse_args()
     import textworld
 
@@ -96,9 +148,11 @@ def main() -> None:
         admissible_commands=True, max_score=True, score=True, won=True, lost=True, objective=True
     )
     engine = textworld.start(str(game), request_infos=infos)
-    _report(
-        "TextWorld-Custom-v0", _time_both(engine, env, commands, args.episodes, {"game_index": 0})
-    )
+    options = {"game_index": 0}
+    times = _time_both(engine, env, commands, args.episodes, options)
+    _report("TextWorld-Custom-v0", times)
+    forks = _time_forks(env, commands, args.forks, args.replay_forks, options)
+    _report_forks("TextWorld-Custom-v0", forks, times["env step"])
     engine.close()
     env.close()
 
@@ -112,7 +166,11 @@ def main() -> None:
     game, commands = env.unwrapped.task.game_file, env.unwrapped.walkthrough()
     episodes = max(2, args.episodes // 4)
     engine = open_alfworld_game(game)
-    _report("ALFWorld-v0", _time_both(engine, env, commands, episodes, {"task_index": 0}))
+    options = {"task_index": 0}
+    times = _time_both(engine, env, commands, episodes, options)
+    _report("ALFWorld-v0", times)
+    forks = _time_forks(env, commands, args.forks, args.replay_forks, options)
+    _report_forks("ALFWorld-v0", forks, times["env step"])
     engine.close()
     env.close()
     shutil.rmtree(cache, ignore_errors=True)

@@ -203,11 +203,11 @@ def test_engine_process_answers_reports_errors_and_times_out():
 def test_engine_process_exits_when_its_parent_dies(tmp_path):
     script = (
         "import os\n"
-        "from agent_envs.textgames.engine_process import EngineProcess, _write_message\n"
+        "from agent_envs.textgames.engine_process import EngineProcess, write_message\n"
         "e = EngineProcess()\n"
         f"e.call({_ECHO!r}, 60)\n"
         "e.call(('hang_next_step', 600.0), 10)\n"
-        "_write_message(e._proc.stdin.fileno(), ('step', 'x'))  # the child hangs in it\n"
+        "write_message(e._channel.fileno(), ('step', 'x'))  # the child hangs in it\n"
         "print(e.pid, flush=True)\n"
         "os._exit(0)  # the parent dies without closing anything\n"
     )

@@ -9,30 +9,38 @@ The child also isolates the engines' process-wide side effects (``fast_downward`
 rewrites ``sys.argv`` and swaps ``sys.stdout`` while translating, and leaks one copy of
 its 33 MB library per game opened, which is freed when the child is recycled).
 
-Messages are length-prefixed pickles over the child's stdin/stdout; only plain values
-travel (the parts of the game state the environments read), which keeps a step's
-overhead to a pipe round trip.
+:meth:`EngineProcess.fork` copies a running child with ``os.fork()`` (inside the child):
+the copy holds the engine exactly as it was, so forking an environment costs a few
+milliseconds instead of a fresh interpreter and a replay.
 
-Run as a program, this module is the child: ``python -m agent_envs.textgames.engine_process``.
+Messages are length-prefixed pickles over a Unix socket pair; only plain values travel
+(the parts of the game state the environments read), which keeps a step's overhead to a
+round trip. The child side is :mod:`agent_envs.textgames.engine_server`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import pickle
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EngineProcess", "EngineFailure", "STATE_KEYS"]
+__all__ = [
+    "EngineProcess",
+    "EngineFailure",
+    "STATE_KEYS",
+    "echo_engine",
+    "read_message",
+    "write_message",
+]
 
 #: The game-state entries sent back to the environment after ``reset`` and ``step``.
 STATE_KEYS = (
@@ -48,6 +56,8 @@ STATE_KEYS = (
     "policy_commands",  # TextWorld's winning policy from the current state (dense reward)
 )
 _HEADER = struct.Struct(">Q")
+#: Seconds ``close()`` waits for a killed copy (not our child, so not ``wait()``-able) to go.
+_KILL_WAIT_S = 10.0
 
 
 class EngineFailure(RuntimeError):
@@ -78,16 +88,61 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def _write_message(fd: int, message: Any) -> None:
+def write_message(fd: int, message: Any) -> None:
+    """Send one framed message (a length-prefixed pickle) on ``fd``."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _read_message(fd: int, deadline: float | None = None) -> Any:
+def read_message(fd: int, deadline: float | None = None) -> Any:
+    """Read one framed message from ``fd``; ``TimeoutError`` past ``deadline`` (monotonic).
+
+    Example:
+        >>> a, b = socket.socketpair()
+        >>> write_message(a.fileno(), ("step", "look"))
+        >>> read_message(b.fileno(), time.monotonic() + 5)
+        ('step', 'look')
+        >>> a.close(); b.close()
+    """
     (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
     return pickle.loads(_read_exact(fd, size, deadline))
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``"Z"``: exited, not yet reaped); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][:1]
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc (not Linux): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return "S"
+        return "S"
+
+
+def _gone(pid: int) -> bool:
+    return _process_state(pid) in (None, "Z", "X")
+
+
+def _wait_gone(pid: int, timeout_s: float) -> None:
+    """Wait until a killed process (not our child) has been reaped by its parent.
+
+    An exited-but-unreaped one is accepted after a second (its parent may be busy).
+    """
+    start = time.monotonic()
+    while True:
+        state = _process_state(pid)
+        waited = time.monotonic() - start
+        if state is None or (state in ("Z", "X") and waited > 1.0) or waited > timeout_s:
+            return
+        time.sleep(0.002)
 
 
 class EngineProcess:
@@ -96,33 +151,55 @@ class EngineProcess:
     :meth:`call` sends ``("open", "module:function", kwargs)`` (the function returns a
     ``textworld`` environment), ``("reset",)``, ``("step", command)`` or ``("run",
     "module:function", kwargs)`` (any other engine work; its picklable result comes back)
-    and returns the child's answer (a dict of :data:`STATE_KEYS` for reset and step). The child starts on
-    the first call; after a failure it is gone and the next call starts a new one.
+    and returns the child's answer (a dict of :data:`STATE_KEYS` for reset and step). The
+    child starts on the first call; after a failure it is gone and the next call starts a
+    new one. :meth:`fork` returns a second ``EngineProcess`` whose child is a copy of
+    this one's, engine state included.
 
     Example:
         >>> engine = EngineProcess()
         >>> engine.call(("open", "agent_envs.textgames.engine_process:echo_engine", {}), 60)
         >>> engine.call(("reset",), 10)["feedback"], engine.call(("step", "hi"), 10)["feedback"]
         ('ready', 'you said hi')
-        >>> engine.close(); engine.alive
-        False
+        >>> twin = engine.fork(10)
+        >>> twin.call(("step", "ho"), 10)["feedback"], twin.pid != engine.pid
+        ('you said ho', True)
+        >>> twin.close(); engine.close(); engine.alive, twin.alive
+        (False, False)
     """
 
-    def __init__(self) -> None:
-        self._proc: subprocess.Popen | None = None
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
+        #: Modules the child should have imported: it is then forked from a warm template
+        #: that imported them (:mod:`~agent_envs.textgames.engine_templates`), not started
+        #: from scratch.
+        self.preload = tuple(preload)
+        self._proc: subprocess.Popen | None = None  # the child, when we started it
+        self._pid: int | None = None
+        self._channel: socket.socket | None = None
         self._owner = os.getpid()
         #: Games opened or run by the current child (used to recycle it, see the module notes).
         self.opens = 0
+        #: Requests sent by this handle (a change means the engine's state may have moved).
+        self.requests = 0
+
+    @property
+    def running(self) -> bool:
+        """Whether this handle has a child (it may have died since the last call)."""
+        return self._channel is not None
 
     @property
     def alive(self) -> bool:
         """Whether a child is running."""
-        return self._proc is not None and self._proc.poll() is None
+        if self._channel is None or self._pid is None:
+            return False
+        if self._proc is not None:
+            return self._proc.poll() is None
+        return not _gone(self._pid)
 
     @property
     def pid(self) -> int | None:
         """The child's process id (None when there is none)."""
-        return None if self._proc is None else self._proc.pid
+        return self._pid
 
     @property
     def owned(self) -> bool:
@@ -133,19 +210,18 @@ class EngineProcess:
         """Send ``request`` and wait at most ``timeout_s`` seconds for the answer."""
         if not self.owned:
             raise EngineFailure("the engine process belongs to the parent of a fork", "crash")
-        if self._proc is None:
+        if self._channel is None:
             self._start()
-        assert self._proc is not None and self._proc.stdin and self._proc.stdout
+        assert self._channel is not None
+        self.requests += 1
         try:
-            _write_message(self._proc.stdin.fileno(), request)
-            status, payload = _read_message(
-                self._proc.stdout.fileno(), time.monotonic() + timeout_s
-            )
+            write_message(self._channel.fileno(), request)
+            status, payload = read_message(self._channel.fileno(), time.monotonic() + timeout_s)
         except TimeoutError:
             self.close()
             raise EngineFailure(f"no answer within {timeout_s:g} s", "timeout") from None
         except (OSError, EOFError, pickle.UnpicklingError, struct.error, ValueError):
-            code = self._proc.poll()
+            code = self._proc.poll() if self._proc is not None else None
             self.close()
             raise EngineFailure(f"the engine process stopped (exit code {code})", "crash") from None
         if request[0] in ("open", "run"):  # each may load an engine library
@@ -154,42 +230,97 @@ class EngineProcess:
             raise EngineFailure(payload, "error")
         return payload
 
+    def fork(self, timeout_s: float) -> EngineProcess:
+        """A new ``EngineProcess`` whose child is an ``os.fork()`` copy of this one's.
+
+        The copy holds the same engine in the same state (nothing is replayed) and lives
+        in a process group of its own; it exits when its owner (this process) does.
+        Raises :class:`EngineFailure` when there is no child or it does not answer.
+        """
+        if not self.owned or self._channel is None:
+            raise EngineFailure("there is no engine process of ours to fork", "crash")
+        ours, theirs = socket.socketpair()
+        deadline = time.monotonic() + timeout_s
+        try:
+            write_message(self._channel.fileno(), ("fork",))
+            socket.send_fds(self._channel, [b"F"], [theirs.fileno()])
+            theirs.close()
+            status, payload = read_message(self._channel.fileno(), deadline)
+        except TimeoutError:
+            ours.close()
+            self.close()
+            raise EngineFailure(f"no answer to a fork within {timeout_s:g} s", "timeout") from None
+        except (OSError, EOFError, pickle.UnpicklingError, struct.error, ValueError):
+            ours.close()
+            self.close()
+            raise EngineFailure("the engine process stopped while forking", "crash") from None
+        finally:
+            theirs.close()
+        if status == "error":
+            ours.close()
+            raise EngineFailure(payload, "error")
+        twin = EngineProcess()
+        twin._channel, twin._pid, twin.opens = ours, int(payload), self.opens
+        return twin
+
     def close(self) -> None:
         """Stop the child (and everything it started) at once; safe to call twice."""
-        proc, self._proc, self.opens = self._proc, None, 0
-        if proc is None or not self.owned:  # a forked copy leaves the parent's child alone
+        proc, pid, channel = self._proc, self._pid, self._channel
+        self._proc = self._pid = self._channel = None
+        self.opens = 0
+        if channel is None:
             return
-        if proc.poll() is None:
+        if self.owned and pid is not None:  # a forked copy leaves the parent's child alone
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
-                proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            if proc is not None:
+                proc.wait()
+            else:  # a copy is not our child: its parent (or the template) reaps it
+                _wait_gone(pid, _KILL_WAIT_S)
+        channel.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # never raise from a finalizer
             self.close()
 
     def _start(self) -> None:
+        if self.preload:
+            from agent_envs.textgames.engine_templates import fork_template
+
+            try:
+                copy = fork_template(self.preload)
+            except EngineFailure:
+                pass  # no template: start a fresh interpreter below
+            else:  # adopt the copy's child
+                self._channel, self._pid, self.opens = copy._channel, copy._pid, 0
+                copy._channel = copy._pid = None
+                return
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "agent_envs.textgames.engine_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            bufsize=0,
-            start_new_session=True,  # a timeout kills the whole group
-        )
-        self.opens = 0
+        ours, theirs = socket.socketpair()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "agent_envs.textgames.engine_server", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # a timeout kills the whole group
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._channel, self._pid, self.opens = ours, self._proc.pid, 0
 
 
-# ---------------------------------------------------------------------- the child side
+# ---------------------------------------------------------------------- a test engine
 class _EchoEngine:
     """A trivial engine for the doctest: it repeats the command."""
 
@@ -211,58 +342,3 @@ def echo_engine() -> _EchoEngine:
         'you said x'
     """
     return _EchoEngine()
-
-
-def _plain(state: Any) -> dict[str, Any]:
-    return {key: state.get(key) for key in STATE_KEYS if state.get(key) is not None}
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    # A hung engine never reads its stdin again: watch the parent from a thread instead.
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def _serve() -> None:
-    replies = os.dup(1)
-    os.dup2(2, 1)  # whatever the engines print must not mix with the replies
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    engine: Any = None
-    hang_s = 0.0
-    while True:
-        try:
-            request = _read_message(0)
-        except (EOFError, OSError):
-            return
-        op = request[0]
-        try:
-            payload: Any = None
-            if op == "open":
-                if engine is not None:
-                    engine.close()
-                    engine = None
-                module, _, name = request[1].partition(":")
-                engine = getattr(importlib.import_module(module), name)(**request[2])
-            elif op == "reset":
-                payload = _plain(engine.reset())
-            elif op == "step":
-                if hang_s:  # test hook: this step hangs like a stuck engine
-                    time.sleep(hang_s)
-                    hang_s = 0.0
-                payload = _plain(engine.step(request[1])[0])
-            elif op == "run":  # any other engine work, e.g. checking a generated game
-                module, _, name = request[1].partition(":")
-                payload = getattr(importlib.import_module(module), name)(**request[2])
-            elif op == "hang_next_step":
-                hang_s = float(request[1])
-            else:
-                raise ValueError(f"unknown request {op!r}")
-            reply = ("ok", payload)
-        except Exception as exc:  # the engine raised: report it, keep serving
-            reply = ("error", f"{type(exc).__name__}: {exc}")
-        _write_message(replies, reply)
-
-
-if __name__ == "__main__":
-    _serve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
 from agent_envs.textgames.commands import ACTION_PROTOCOL, command_key, extract_command
 from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
+from agent_envs.textgames.engine_templates import ENGINE_PRELOAD
 
 __all__ = ["TextGameEnv", "require_extra", "ENGINE_START_TIMEOUT_S", "GAMES_PER_ENGINE_PROCESS"]
 
@@ -43,8 +45,12 @@ class TextGameEnv(TextEnv):
     ``info["score"]`` is the fraction of the maximum score reached so far (0..1).
     The engine runs in a supervised child process (:class:`EngineProcess`): a step
     that takes longer than ``engine_timeout_s`` seconds, or a crash, kills it; a fresh
-    one replays the episode and the turn is answered as invalid, with the reason.
-    Subclasses implement :meth:`_select_game`, :meth:`_engine_opener` and :meth:`_clean`.
+    one replays the episode and the turn is answered as invalid, with the reason (such a
+    turn is marked, so a fork or an unpickled copy replays it as not applied, too).
+    :meth:`fork` copies the engine process itself (``os.fork`` in the child: same game,
+    same engine state, nothing replayed). A ``reset`` that raises leaves the environment
+    as it was. Subclasses implement :meth:`_select_game`, :meth:`_engine_opener` and
+    :meth:`_clean`.
 
     Example:
         >>> from agent_envs.textgames import ALFWorldEnv  # a concrete subclass
@@ -91,6 +97,9 @@ class TextGameEnv(TextEnv):
         self._points = 0
         self._commands: list[str] = []
         self._game_info: dict[str, Any] = {}
+        #: Turns whose command the engine did not apply (turn -> how they were answered).
+        self._not_applied: dict[int, dict[str, Any]] = {}
+        self._replay_not_applied: dict[int, dict[str, Any]] = {}
 
     # ------------------------------------------------------------- for subclasses
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
@@ -110,6 +119,50 @@ class TextGameEnv(TextEnv):
         """Optional sections appended to each observation (room, inventory...)."""
         return []
 
+    # ----------------------------------------------------------------- public API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """Start a new episode; if it raises, the environment is left as it was."""
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
+        saved = dict(self.__dict__)
+        rng = self.__dict__.get("_np_random")
+        rng_state = copy.deepcopy(rng.bit_generator.state) if rng is not None else None
+        engine, calls = self._engine, self._engine_calls()
+        try:
+            return super().reset(seed=seed, options=options)
+        except BaseException:
+            if self._engine is not engine or self._engine_calls() != calls:
+                # the engine has moved on (or was replaced): restart it lazily, replaying
+                # the old episode, at the next step
+                if self._engine is not None and self._engine is not engine:
+                    self._engine.close()
+                if engine is not None:
+                    engine.close()
+                saved["_engine"] = engine
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            if rng is not None:
+                rng.bit_generator.state = rng_state
+            raise
+
+    def fork(self) -> TextGameEnv:
+        """An independent copy in the same state; its engine process is an ``os.fork`` copy.
+
+        Where that is impossible (no engine of this process, or it does not answer), the
+        copy starts a fresh engine at its first step and replays the commands that were
+        applied. Acting in the copy never changes this environment.
+        """
+        twin = self._copy_without_engine()
+        engine = self._engine
+        if engine is not None and engine.owned and engine.running and self._engine_path:
+            try:
+                twin._engine = engine.fork(self.engine_timeout_s)
+            except EngineFailure:  # both restart (and replay) at their next step
+                twin._engine = None
+        return twin
+
     # ----------------------------------------------------------------- contract
     def _budget_spent(self) -> bool:
         return self.turn >= self.max_turns
@@ -127,6 +180,7 @@ class TextGameEnv(TextEnv):
                 raise RuntimeError(f"the game engine could not start {path}: {exc}") from None
         self._points = int(self._state.get("score") or 0)
         self._commands = []
+        self._not_applied = {}
         observation = self._compose(self._state)
         info = {
             "system_prompt": self._system_prompt(),
@@ -150,12 +204,16 @@ class TextGameEnv(TextEnv):
         admissible = command_key(command) in map(
             command_key, self._state.get("admissible_commands") or ()
         )  # the command is lower-case; the games' lists keep their names' capitals
+        replayed = self._replay_not_applied.get(self.turn)
+        if replayed is not None:  # replaying a turn the engine did not apply
+            return self._not_applied_turn(**replayed)
         try:
-            assert self._engine is not None
-            if not self._engine.owned:  # this is a forked process: get an engine of our own
-                self._restart_engine()
-                assert self._engine is not None
-            state = self._engine.call(("step", command), self.engine_timeout_s)
+            engine = self._engine
+            if engine is None or not engine.owned or not engine.running:
+                self._restart_engine()  # a forked copy, or an engine lost since last turn
+                engine = self._engine
+            assert engine is not None  # _restart_engine raises when it cannot start one
+            state = engine.call(("step", command), self.engine_timeout_s)
         except EngineFailure as exc:  # an engine failure must not end the run: restart it
             what = {
                 "timeout": f"did not answer {command!r} within {self.engine_timeout_s:g} s",
@@ -165,19 +223,14 @@ class TextGameEnv(TextEnv):
                 self._restart_engine()
             except EngineFailure as again:  # cannot recover this episode: end it
                 self._close_resources()
-                return self.invalid_action(
-                    f"the game engine {what} and could not be restarted ({again}); call reset()",
-                    truncated=True,
-                    extra=self._invalid_info(),
-                )
+                error = f"the game engine {what} and could not be restarted ({again}); call reset()"
+                return self._not_applied_turn(error, None, True)
             error = f"the game engine {what}; it was restarted and the command was not applied"
-            return self.invalid_action(
-                error,
-                observation=f"Engine problem: {error}. The game is where it was before this "
-                "command: send a command again.",
-                truncated=out_of_turns,
-                extra=self._invalid_info(),
+            observation = (
+                f"Engine problem: {error}. The game is where it was before this command: "
+                "send a command again."
             )
+            return self._not_applied_turn(error, observation, out_of_turns)
         self._state = state
         self._commands.append(command)
         points = int(state.get("score") or 0)
@@ -202,7 +255,48 @@ class TextGameEnv(TextEnv):
         if engine is not None:
             engine.close()
 
+    def _not_applied_turn(
+        self, error: str, observation: str | None, truncated: bool
+    ) -> TurnOutcome:
+        """Answer a turn whose command the engine did not apply, and mark it for replays."""
+        self._not_applied[self.turn] = {
+            "error": error,
+            "observation": observation,
+            "truncated": truncated,
+        }
+        return self.invalid_action(
+            error, observation=observation, truncated=truncated, extra=self._invalid_info()
+        )
+
+    def _snapshot(self) -> dict | None:
+        snapshot = super()._snapshot()
+        if snapshot is not None:
+            snapshot["not_applied"] = copy.deepcopy(self._not_applied)
+        return snapshot
+
+    def _replay(self, snapshot: dict) -> None:
+        self._replay_not_applied = dict(snapshot.get("not_applied") or {})
+        try:
+            super()._replay(snapshot)
+        finally:
+            self._replay_not_applied = {}
+
     # ----------------------------------------------------------------- helpers
+    def _copy_without_engine(self) -> TextGameEnv:
+        """A copy of this environment's Python state (deep), with no engine process yet."""
+        cls = type(self)
+        args, kwargs = self._ctor_args
+        twin = cls.__new__(cls, *args, **kwargs)
+        state = {key: value for key, value in self.__dict__.items() if key != "_engine"}
+        twin.__dict__.update(copy.deepcopy(state))
+        twin._engine = None
+        return twin
+
+    def _engine_calls(self) -> tuple[int | None, int]:
+        """Identifies the engine's state: its child and the requests it has served."""
+        engine = self._engine
+        return (None, 0) if engine is None else (engine.pid, engine.requests)
+
     def _start_game(self, path: Path) -> dict[str, Any]:
         """Open ``path`` in the engine process (starting or recycling it) and reset it."""
         engine = self._engine
@@ -225,8 +319,8 @@ class TextGameEnv(TextEnv):
         """The engine process (created on first use; its child starts on the first call)."""
         if self._engine is not None and not self._engine.owned:
             self._close_resources()  # forked: leave the parent's child alone, start ours
-        if self._engine is None:
-            self._engine = EngineProcess()
+        if self._engine is None:  # a copy of the warm template that imported textworld
+            self._engine = EngineProcess(preload=ENGINE_PRELOAD)
         return self._engine
 
     def _restart_engine(self) -> None:
@@ -234,7 +328,7 @@ class TextGameEnv(TextEnv):
         path = self._engine_path
         self._close_resources()
         if path is None:
-            return
+            raise EngineFailure("no game is loaded (call reset())", "crash")
         state = self._start_game(path)
         assert self._engine is not None
         for command in self._commands:

@@ -2,9 +2,11 @@
 
 Games are made by ``textworld``'s own generator (``textworld.make`` and the challenges of
 ``tw-make``), offline: the Inform 7 compiler ships in the ``textworld`` wheel. Generation
-runs in a child process with a time limit (the compiler is an external program) and its
-output lands in a :class:`~agent_envs.textgames.cache.GameCache`, once per (kind,
-settings, split, index).
+runs in a child process with a time limit (the compiler is an external program): an
+``os.fork`` copy of the warm template that already imported ``textworld`` (see
+:mod:`~agent_envs.textgames.engine_process`), so a game does not pay the ~1 s CPU (4 s
+on a loaded machine) of importing it. The output lands in a
+:class:`~agent_envs.textgames.cache.GameCache`, once per (kind, settings, split, index).
 
 Run as a program it generates one game: ``python -m agent_envs.textgames.tw_games
 --kind custom --settings '{"world_size": 2, "nb_objects": 3, "quest_length": 4}'
@@ -18,13 +20,13 @@ import hashlib
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from agent_envs.textgames.cache import GameCache
+from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
+from agent_envs.textgames.engine_templates import ENGINE_PRELOAD
 
 __all__ = [
     "KINDS",
@@ -202,29 +204,32 @@ def ensure_game(
     return cache.get(cache_key(kind, settings, split, index), build) / "game.z8"
 
 
+def generate_in(kind: str, settings: dict[str, Any], seed: int, out_dir: str) -> bool:
+    """:func:`generate_game` run from inside ``out_dir`` (what the generator child runs).
+
+    The compiler's scratch files land in ``out_dir``; the child is discarded afterwards, so
+    changing its working directory touches nothing else.
+    """
+    os.chdir(out_dir)
+    generate_game(kind, settings, seed, Path(out_dir))
+    return True
+
+
 def _run_generator(kind: str, settings: dict, seed: int, folder: Path, timeout_s: float) -> None:
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "agent_envs.textgames.tw_games", "--kind", kind]
-    command += ["--settings", json.dumps(settings), "--seed", str(seed), "--out", str(folder)]
-    proc = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=str(folder),
-        start_new_session=True,  # so a timeout can stop the compiler it starts, too
-    )
+    child = EngineProcess(preload=ENGINE_PRELOAD)
+    kwargs = {"kind": kind, "settings": settings, "seed": seed, "out_dir": str(folder)}
     try:
-        output, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise RuntimeError(f"generating a {kind} game took over {timeout_s:.0f} s") from None
-    if proc.returncode != 0 or not (folder / "game.z8").is_file():
-        tail = output.decode(errors="replace")[-2000:]
-        raise RuntimeError(f"TextWorld failed to generate a {kind} game (seed {seed}):\n{tail}")
+        child.call(("run", f"{__name__}:generate_in", kwargs), timeout_s)
+    except EngineFailure as exc:
+        if exc.kind == "timeout":
+            raise RuntimeError(f"generating a {kind} game took over {timeout_s:.0f} s") from None
+        raise RuntimeError(
+            f"TextWorld failed to generate a {kind} game (seed {seed}): {exc}"
+        ) from None
+    finally:
+        child.close()  # its whole process group: the compiler too
+    if not (folder / "game.z8").is_file():
+        raise RuntimeError(f"TextWorld generated no game.z8 for a {kind} game (seed {seed})")
 
 
 def _main(argv: list[str] | None = None) -> int:
