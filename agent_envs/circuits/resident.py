@@ -9,9 +9,11 @@ PySpice is imported only here, and only in that worker (or a benchmark).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import struct
 import sys
 import time
@@ -169,15 +171,21 @@ class NgspiceSession:
         self.command("remcirc")
         self.output.clear()
 
-    def simulate(self, decks: list[str], wanted: set[str] | None = None) -> tuple[Vectors, str]:
+    def simulate(
+        self,
+        decks: list[str],
+        wanted: set[str] | None = None,
+        on_parse: Callable[[bool], None] | None = None,
+    ) -> tuple[Vectors, str]:
         """Run each deck (load, run, read, clear); return merged vectors and the log.
 
         Decks with project ``.param`` lines (pdk circuits) are kept loaded instead: the
         next call with the same deck but other numbers only sends ``alterparam`` and
         ``reset`` to the kept circuit, so the model library is parsed once.
+        ``on_parse(False)`` / ``on_parse(True)`` are called before and after such a parse.
         """
         if any(PARAM_LINE_RE.fullmatch(line) for line in decks[0].splitlines()[:64]):
-            return self._simulate_kept(decks, wanted)
+            return self._simulate_kept(decks, wanted, on_parse)
         self.drop_kept()
         vectors: Vectors = {}
         log: list[str] = []
@@ -192,7 +200,9 @@ class NgspiceSession:
                 self.clear()
         return vectors, "\n".join(log)
 
-    def _simulate_kept(self, decks: list[str], wanted: set[str] | None) -> tuple[Vectors, str]:
+    def _simulate_kept(
+        self, decks: list[str], wanted: set[str] | None, on_parse: Callable[[bool], None] | None
+    ) -> tuple[Vectors, str]:
         # One kept circuit: ngspice 39's ``reset`` mixes circuits up when several are
         # loaded, so a pdk circuit has a single testbench (checked by Circuit).
         if len(decks) != 1:
@@ -206,9 +216,13 @@ class NgspiceSession:
                     self.command(f"alterparam acs_{name}={format_number(value)}")
                 self.command("reset")
             else:
+                if on_parse is not None:
+                    on_parse(False)
                 self.drop_kept()
                 self.load(decks[0])
                 self._kept = static
+                if on_parse is not None:
+                    on_parse(True)
             self.run()
             vectors = self.vectors(wanted)
             self.command("destroy all")
@@ -260,7 +274,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
     session = NgspiceSession()
     circuits: dict[str, Circuit] = {}
-    write_message(stdout, {"ready": True, "pid": os.getpid()})
+    wanted_by_circuit: dict[str, set[str]] = {}
+    write_message(stdout, {"ready": True, "pid": os.getpid(), "cpu": time.process_time()})
+
+    def on_parse(done: bool) -> None:  # a library parse is timed apart from the run
+        write_message(stdout, {"parsed" if done else "parsing": True, "cpu": time.process_time()})
+
     while True:
         try:
             request = read_message(stdin)
@@ -270,11 +289,13 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         circuit = circuits.get(request["circuit"])
         if circuit is None:
             circuit = circuits[request["circuit"]] = Circuit.load(request["circuit"])
-        wanted = {m.vector for m in circuit.measurements}
-        wanted |= {m.reference for m in circuit.measurements if m.reference}
-        wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
+            wanted = {m.vector for m in circuit.measurements}
+            wanted |= {m.reference for m in circuit.measurements if m.reference}
+            wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
+            wanted_by_circuit[request["circuit"]] = wanted
+        wanted = wanted_by_circuit[request["circuit"]]
         try:
-            vectors, log = session.simulate(request["decks"], wanted)
+            vectors, log = session.simulate(request["decks"], wanted, on_parse)
             error = run_failure(vectors, circuit.analyses, log)
             if error:
                 reply = {"error": error}
@@ -283,20 +304,48 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except Exception as exc:  # report, keep serving
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         reply["seconds"] = time.perf_counter() - start
+        reply["cpu"] = time.process_time()
         write_message(stdout, reply)
 
 
-def _exit_with_parent(remove_workdir: bool, interval: float = 1.0) -> Callable[[], None]:
-    """Die when the supervising process does (even in the middle of a hung run).
+_PR_SET_PDEATHSIG = 1
+_DEATH_SIGNAL = signal.SIGUSR1
 
-    With ``remove_workdir``, an orphaned worker also deletes its working directory (the
-    environment's temp dir, which a killed environment could not remove). Returns the
-    function that does this, to call when the request stream ends too.
+
+def _ask_for_parent_death_signal() -> bool:
+    """Have Linux send ``_DEATH_SIGNAL`` when the parent goes (prctl); False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, int(_DEATH_SIGNAL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _exit_with_parent(
+    remove_workdir: bool, parent: int | None = None, interval: float = 1.0
+) -> Callable[[], None]:
+    """Die as soon as the supervising process does (even in the middle of a hung run).
+
+    On Linux the kernel signals the worker when its parent dies (``PR_SET_PDEATHSIG``).
+    Python's own C-level handler writes the signal to a wakeup pipe whichever thread
+    receives it, so a watcher thread blocked on that pipe wakes at once, even while the
+    main thread is inside ngspice; as a fallback everywhere, the watcher also checks the
+    parent every ``interval`` seconds. The signal also comes when the parent *thread*
+    that started the worker ends: the parent is then still there and the worker carries
+    on. With ``remove_workdir``, an orphaned worker also deletes its working directory
+    (the environment's temp dir, which a killed environment could not remove). Returns
+    the check, to call when the request stream ends too.
     """
+    import select
     import shutil
     import threading
 
-    parent, workdir = os.getppid(), os.getcwd()
+    parent = os.getppid() if parent is None else parent
+    workdir = os.getcwd()
 
     def orphaned() -> None:
         if os.getppid() != parent:
@@ -304,17 +353,41 @@ def _exit_with_parent(remove_workdir: bool, interval: float = 1.0) -> Callable[[
                 shutil.rmtree(workdir, ignore_errors=True)
             os._exit(0)
 
+    wake: int | None = None
+    if threading.current_thread() is threading.main_thread():
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        signal.signal(_DEATH_SIGNAL, lambda *_: None)  # the C handler fills the pipe
+        signal.set_wakeup_fd(write_end)
+        if _ask_for_parent_death_signal():
+            wake = read_end
+
     def watch() -> None:
         while True:
-            time.sleep(interval)
+            if wake is not None:
+                if select.select([wake], [], [], interval)[0]:
+                    os.read(wake, 512)
+            else:
+                time.sleep(interval)
             orphaned()
 
+    orphaned()  # the parent may have gone before the signal was asked for
     threading.Thread(target=watch, daemon=True).start()
     return orphaned
 
 
+def _parent_argument(argv: list[str]) -> int | None:
+    if "--parent" in argv[:-1]:
+        with contextlib.suppress(ValueError):
+            return int(argv[argv.index("--parent") + 1])
+    return None
+
+
 if __name__ == "__main__":
-    on_orphan = _exit_with_parent(remove_workdir="--remove-workdir-if-orphaned" in sys.argv)
+    on_orphan = _exit_with_parent(
+        remove_workdir="--remove-workdir-if-orphaned" in sys.argv,
+        parent=_parent_argument(sys.argv),
+    )
     # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
