@@ -199,6 +199,10 @@ class ResidentBackend:
         self._proc: subprocess.Popen | None = None
         self.restarts = 0
         self.faults = 0  # runs that failed for reasons outside the design (then retried)
+        self.parses = 0  # foundry library parses the worker announced
+        #: the worker's timing of the last run: ``seconds`` (all of it, in the worker) and
+        #: ``ngspice_seconds`` (load, run, read vectors; the rest is checks and measurements)
+        self.last_timing: dict[str, float] = {}
         self._cpu = 0.0  # the worker's CPU seconds at its last message
 
     @property
@@ -292,10 +296,14 @@ class ResidentBackend:
                 return {"error": f"timeout: the simulation used {limit:g} s of CPU"}
             self._cpu = float(message.get("cpu", self._cpu))
             if message.get("parsing"):  # a library parse: its own allowance
+                self.parses += 1
                 limit = PDK_LOAD_ALLOWANCE
             elif message.get("parsed"):
                 limit = self.timeout
             else:
+                self.last_timing = {
+                    k: float(message[k]) for k in ("seconds", "ngspice_seconds") if k in message
+                }
                 return message
 
     def _await(self, limit: float) -> dict | None:

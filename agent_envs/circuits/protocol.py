@@ -145,6 +145,8 @@ def _check_repeats(raw: dict, repeats: Mapping[str, list[str]], out: ParsedActio
     for key in raw:
         groups.setdefault(str(key).strip().lower(), []).append(key)
     for name, keys in groups.items():
+        if len(keys) == 1 and keys[0] not in repeats:
+            continue  # the usual case: given once
         given = [v for k in keys for v in repeats.get(k, [_shown(raw[k])])]
         numbers = {parse_si_number(v) for v in given}
         if len(given) > 1 and (len(numbers) > 1 or None in numbers):

@@ -294,8 +294,10 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
             wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
             wanted_by_circuit[request["circuit"]] = wanted
         wanted = wanted_by_circuit[request["circuit"]]
+        simulated = start
         try:
             vectors, log = session.simulate(request["decks"], wanted, on_parse)
+            simulated = time.perf_counter()
             error = run_failure(vectors, circuit.analyses, log)
             if error:
                 reply = {"error": error}
@@ -304,6 +306,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except Exception as exc:  # report, keep serving
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         reply["seconds"] = time.perf_counter() - start
+        reply["ngspice_seconds"] = simulated - start
         reply["cpu"] = time.process_time()
         write_message(stdout, reply)
 
