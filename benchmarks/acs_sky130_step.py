@@ -71,6 +71,9 @@ def env_steps(circuit: Circuit, designs: list[dict[str, float]]) -> None:
             f"{kind:<10} {len(xs):>3} {statistics.median(walls) * 1e3:10.1f}"
             f" {np.percentile(walls, 90) * 1e3:8.1f} {max(walls) * 1e3:8.1f} {worker:10.1f}"
         )
+    walls = [w for xs in rows.values() for w, _ in xs]
+    over = sum(w > 10.0 for w in walls)
+    print(f"steps over 10 s of wall time (the default sim_timeout): {over} of {len(walls)}")
     timeouts = sum("timeout" in e for e in errors)
     print(
         f"failed simulations: {len(errors)} (timeouts {timeouts}); library parses:"
