@@ -125,3 +125,28 @@ def test_an_orphaned_worker_exits_on_the_parent_death_signal(tmp_path):
         parent.kill()
         if "worker" in locals() and _alive(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("script", "infrastructure", "message"),
+    [
+        ("kill -KILL $$", True, "ngspice was killed (SIGKILL); retried: ngspice was killed"),
+        ("exit 3", False, "ngspice exited with status 3"),
+    ],
+)
+def test_subprocess_backend_tells_a_killed_ngspice_from_a_failing_one(
+    tmp_path, script, infrastructure, message
+):
+    from agent_envs.circuits.backends import SubprocessBackend
+    from agent_envs.circuits.circuit import Circuit
+    from agent_envs.circuits.netlist import render_decks
+
+    program = tmp_path / "ngspice"
+    program.write_text(f"#!/bin/sh\n{script}\n")
+    program.chmod(0o755)
+    c = Circuit.load("opamp")
+    sim = SubprocessBackend(c, tmp_path, timeout=30)
+    sim.executable = str(program)
+    result = sim.simulate(render_decks(c, c.defaults()))
+    assert result.metrics is None and result.infrastructure is infrastructure
+    assert message in result.error

@@ -40,6 +40,7 @@ BACKENDS = ("resident", "subprocess")
 #: subprocess run of a pdk circuit; the resident worker's parse gets it as its own limit.
 PDK_LOAD_ALLOWANCE = 30.0
 _WORKER_START_TIMEOUT = 60.0
+_KILLED = "ngspice was killed"
 
 
 @dataclass
@@ -84,17 +85,31 @@ class SubprocessBackend:
         self._allowance = PDK_LOAD_ALLOWANCE if circuit.pdk is not None else 0.0
 
     def simulate(self, decks: Sequence[str]) -> SimResult:
-        """Simulate the rendered testbench decks of one design."""
+        """Simulate the rendered testbench decks of one design.
+
+        An ``ngspice`` killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP) is retried
+        once; killed again, the result has ``infrastructure=True``.
+        """
         start = time.perf_counter()
+        result = self._simulate_once(decks)
+        if result.infrastructure:
+            again = self._simulate_once(decks)
+            error = f"{result.error}; retried: {again.error}"
+            result = again if not again.infrastructure else SimResult(None, error, 0.0, True)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _simulate_once(self, decks: Sequence[str]) -> SimResult:
         vectors: Vectors = {}
         logs = []
         for deck in decks:
             failure = self._run_one(deck, vectors, logs)
             if failure:
-                return SimResult(None, failure, time.perf_counter() - start)
+                external = failure.startswith(_KILLED)
+                return SimResult(None, failure, 0.0, infrastructure=external)
         error = run_failure(vectors, self.circuit.analyses, "\n".join(logs))
         metrics = None if error else measure_all(vectors, self.circuit.measurements)
-        return SimResult(metrics, error, time.perf_counter() - start)
+        return SimResult(metrics, error, 0.0)
 
     def _run_one(self, deck: str, vectors: Vectors, logs: list[str]) -> str | None:
         deck_path, raw_path = self.workdir / "deck.cir", self.workdir / "out.raw"
@@ -117,6 +132,8 @@ class SubprocessBackend:
             _kill_group(proc)
             return f"timeout after {self.timeout + self._allowance:g} s"
         logs.append(log.decode("latin-1"))
+        if proc.returncode < 0 and -proc.returncode in _EXTERNAL_SIGNALS:
+            return f"{_KILLED} ({signal.Signals(-proc.returncode).name})"
         if proc.returncode != 0 and not raw_path.exists():
             return f"ngspice exited with status {proc.returncode}"
         try:

@@ -187,7 +187,8 @@ class ACSEnv(TextEnv):
 
     @property
     def sim_timeout(self) -> float:
-        """Hard time limit of one simulation, in seconds (settable)."""
+        """Time limit of one simulation, in seconds (settable): CPU seconds of the resident
+        worker, wall seconds of an ``ngspice -b`` run."""
         return self._sim_timeout
 
     @sim_timeout.setter
