@@ -91,9 +91,9 @@ _ORPHAN = """
 import subprocess, sys, time
 child = subprocess.Popen([sys.executable, "-c", '''
 import os, sys, time
-from agent_envs.circuits.resident import _exit_with_parent
+from agent_envs.circuits.orphan import exit_with_parent
 os.chdir(sys.argv[1])
-_exit_with_parent(remove_workdir=True, interval=120.0)
+exit_with_parent(remove_workdir=True, interval=120.0)
 print("ready", flush=True)
 time.sleep(300)
 ''', sys.argv[1]], stdout=subprocess.PIPE)
