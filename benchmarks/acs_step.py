@@ -10,6 +10,11 @@ check the decks, simulate in the supervised worker, measure, score, report).
 Every evaluation uses a new design, so the env's cache never hits; the three are
 interleaved design by design so they see the same machine load.
 
+Then where the step's time goes (medians): parsing the reply, rendering and checking the
+decks, the worker's ngspice part and its checks + measurements (timed by the worker),
+the request/reply transport with the two process wake-ups (the backend's wall time less
+the worker's), and the rest of the step (score, report, info).
+
 Run: ``PYTHONPATH=$PWD python benchmarks/acs_step.py [--n 200]``.
 Targets: step <= 1.25x (a); (b) >= 3x the step.
 """
@@ -26,6 +31,7 @@ from agent_envs.circuits.backends import SubprocessBackend
 from agent_envs.circuits.circuit import Circuit
 from agent_envs.circuits.env import ACSEnv
 from agent_envs.circuits.netlist import render_decks
+from agent_envs.circuits.protocol import read_action
 from agent_envs.circuits.resident import NgspiceSession
 
 
@@ -66,6 +72,21 @@ def main() -> None:
     env.reset(seed=0)
     env.step(env.format_action(c.defaults()))  # start the worker
     replies = [env.format_action(d) for d in ds]
+    backend = env.unwrapped._backend
+    inner = backend.simulate
+    parts: dict[str, list[float]] = {
+        k: [] for k in ("parse", "render", "backend", "worker", "ngspice")
+    }
+
+    def simulate(decks):  # the backend's wall time, and the worker's own timing
+        start = time.perf_counter()
+        result = inner(decks)
+        parts["backend"].append(time.perf_counter() - start)
+        parts["worker"].append(backend.last_timing["seconds"])
+        parts["ngspice"].append(backend.last_timing["ngspice_seconds"])
+        return result
+
+    backend.simulate = simulate
     raw, steps, spawned = [], [], []
     with tempfile.TemporaryDirectory() as workdir:
         spawn = SubprocessBackend(c, workdir, timeout=30)
@@ -73,6 +94,8 @@ def main() -> None:
         for i, (dk, reply) in enumerate(zip(decks, replies, strict=True)):
             raw.append(timed(lambda x: session.simulate(list(x), wanted), dk))
             steps.append(timed(env.step, reply))
+            parts["parse"].append(timed(lambda r: read_action(r, c.variables), reply))
+            parts["render"].append(timed(lambda d: render_decks(c, d), ds[i]))
             if i % 4 == 0:
                 spawned.append(timed(spawn.simulate, dk))
     history = env.unwrapped._history
@@ -93,8 +116,21 @@ def main() -> None:
             f"{label:>6}: step / (a) = {ms(steps, q) / ms(raw, q):.2f} (target <= 1.25);"
             f" (b) / step = {ms(spawned, q) / ms(steps, q):.2f} (target >= 3)"
         )
-    print("The step waits on its worker process twice per evaluation (request, reply); when")
-    print("every core is busy each wake-up is delayed, so ratios grow with machine load.")
+    med = {k: float(np.median(v)) * 1e3 for k, v in parts.items()}
+    step_ms = ms(steps, 50)
+    rows = [
+        ("parse the reply", med["parse"]),
+        ("render and check the decks", med["render"]),
+        ("worker: ngspice (load, run, read, clear)", med["ngspice"]),
+        ("worker: checks and measurements", med["worker"] - med["ngspice"]),
+        ("transport: request, reply, two wake-ups", med["backend"] - med["worker"]),
+        ("score, report, info", step_ms - med["parse"] - med["render"] - med["backend"]),
+    ]
+    print(f"where the step's {step_ms:.2f} ms go (medians; the parts need not add up exactly):")
+    for name, value in rows:
+        print(f"  {name:<42} {value:7.3f} ms  {100 * value / step_ms:5.1f} %")
+    print("One request and one reply per step: the worker and the environment each wake once;")
+    print("when every core is busy each wake-up waits for a core, so the ratio grows with load.")
 
 
 if __name__ == "__main__":

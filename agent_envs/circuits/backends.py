@@ -32,14 +32,15 @@ __all__ = [
     "make_backend",
     "BACKENDS",
     "PDK_LOAD_ALLOWANCE",
+    "WALL_FACTOR",
 ]
 
 BACKENDS = ("resident", "subprocess")
-#: Extra seconds allowed to a run that parses a foundry model library (about 1 s
-#: unloaded; much more on a busy machine): every subprocess run of a pdk circuit, and
-#: the first resident run after the worker (re)started.
+#: Seconds allowed to parse a foundry model library (about 1-2 s of CPU): added to every
+#: subprocess run of a pdk circuit; the resident worker's parse gets it as its own limit.
 PDK_LOAD_ALLOWANCE = 30.0
 _WORKER_START_TIMEOUT = 60.0
+_KILLED = "ngspice was killed"
 
 
 @dataclass
@@ -49,6 +50,9 @@ class SimResult:
     metrics: dict[str, float | None] | None
     error: str | None
     seconds: float
+    #: the failure is the environment's (a worker killed, starved or unable to start,
+    #: twice), not the design's: the environment charges nothing for it
+    infrastructure: bool = False
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -81,17 +85,31 @@ class SubprocessBackend:
         self._allowance = PDK_LOAD_ALLOWANCE if circuit.pdk is not None else 0.0
 
     def simulate(self, decks: Sequence[str]) -> SimResult:
-        """Simulate the rendered testbench decks of one design."""
+        """Simulate the rendered testbench decks of one design.
+
+        An ``ngspice`` killed from outside (SIGKILL, SIGTERM, SIGINT, SIGHUP) is retried
+        once; killed again, the result has ``infrastructure=True``.
+        """
         start = time.perf_counter()
+        result = self._simulate_once(decks)
+        if result.infrastructure:
+            again = self._simulate_once(decks)
+            error = f"{result.error}; retried: {again.error}"
+            result = again if not again.infrastructure else SimResult(None, error, 0.0, True)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _simulate_once(self, decks: Sequence[str]) -> SimResult:
         vectors: Vectors = {}
         logs = []
         for deck in decks:
             failure = self._run_one(deck, vectors, logs)
             if failure:
-                return SimResult(None, failure, time.perf_counter() - start)
+                external = failure.startswith(_KILLED)
+                return SimResult(None, failure, 0.0, infrastructure=external)
         error = run_failure(vectors, self.circuit.analyses, "\n".join(logs))
         metrics = None if error else measure_all(vectors, self.circuit.measurements)
-        return SimResult(metrics, error, time.perf_counter() - start)
+        return SimResult(metrics, error, 0.0)
 
     def _run_one(self, deck: str, vectors: Vectors, logs: list[str]) -> str | None:
         deck_path, raw_path = self.workdir / "deck.cir", self.workdir / "out.raw"
@@ -114,6 +132,8 @@ class SubprocessBackend:
             _kill_group(proc)
             return f"timeout after {self.timeout + self._allowance:g} s"
         logs.append(log.decode("latin-1"))
+        if proc.returncode < 0 and -proc.returncode in _EXTERNAL_SIGNALS:
+            return f"{_KILLED} ({signal.Signals(-proc.returncode).name})"
         if proc.returncode != 0 and not raw_path.exists():
             return f"ngspice exited with status {proc.returncode}"
         try:
@@ -126,11 +146,50 @@ class SubprocessBackend:
         """Nothing stays running between evaluations."""
 
 
+#: Signals that end a worker from outside (the user, a supervisor, the OOM killer): the
+#: design had no part in it. Other deaths (SIGSEGV, SIGABRT, an exit status) are crashes
+#: inside the simulator, which a design can cause: retried once, charged if repeated.
+_EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+#: A run that got less than its CPU limit is waited for up to this many times the limit
+#: (plus ``_WALL_SLACK`` seconds) of wall time before it counts as starved by the machine.
+WALL_FACTOR = 4.0
+_WALL_SLACK = 2.0
+_TICK = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used, from /proc; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _Fault(Exception):
+    """A run that ended without a reply; ``external`` when the design had no part in it."""
+
+    def __init__(self, message: str, external: bool) -> None:
+        super().__init__(message)
+        self.external = external
+
+
 class ResidentBackend:
     """Keep ngspice loaded in a supervised worker process; restart it when it fails.
 
-    The worker starts lazily on the first simulation. A run longer than ``timeout``
-    seconds kills the worker (the result says so); the next run starts a new one.
+    The worker starts lazily on the first simulation. Time limits count the worker's
+    own CPU seconds (read from /proc on Linux), so a busy machine does not turn a
+    normal run into a timeout: a run that has used ``timeout`` CPU seconds is the
+    design's timeout (charged); one still short of that after ``WALL_FACTOR * timeout
+    + 2`` wall seconds was starved (or stopped) and is the environment's fault. A
+    foundry library parse is announced by the worker and gets its own allowance
+    (:data:`PDK_LOAD_ALLOWANCE`), never the simulation's limit.
+
+    Faults outside the design (the worker killed by a signal, starved, unable to start)
+    are retried once on a fresh worker; if the retry fails the same way the result has
+    ``infrastructure=True``. A crash inside the simulator is retried once too, and
+    charged to the design only when it happens again.
 
     Example:
         >>> import tempfile
@@ -156,7 +215,12 @@ class ResidentBackend:
         self.remove_workdir_if_orphaned = remove_workdir_if_orphaned
         self._proc: subprocess.Popen | None = None
         self.restarts = 0
-        self._loaded = False  # whether the worker holds this circuit's library already
+        self.faults = 0  # runs that failed for reasons outside the design (then retried)
+        self.parses = 0  # foundry library parses the worker announced
+        #: the worker's timing of the last run: ``seconds`` (all of it, in the worker) and
+        #: ``ngspice_seconds`` (load, run, read vectors; the rest is checks and measurements)
+        self.last_timing: dict[str, float] = {}
+        self._cpu = 0.0  # the worker's CPU seconds at its last message
 
     @property
     def pid(self) -> int | None:
@@ -165,12 +229,11 @@ class ResidentBackend:
 
     def _start(self) -> None:
         self._stop()
-        self._loaded = False
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "agent_envs.circuits.resident"]
+            [sys.executable, "-m", "agent_envs.circuits.resident", "--parent", str(os.getpid())]
             + (["--remove-workdir-if-orphaned"] if self.remove_workdir_if_orphaned else []),
             cwd=self.workdir,
             env=env,
@@ -182,15 +245,16 @@ class ResidentBackend:
         try:
             if not self._wait_readable(_WORKER_START_TIMEOUT):
                 raise EOFError
-            read_message(self._proc.stdout)
-        except (EOFError, OSError, ValueError):
+            self._cpu = float(read_message(self._proc.stdout).get("cpu", 0.0))
+        except (EOFError, OSError, ValueError, AttributeError):
             self._stop()
-            raise RuntimeError(
-                "the ngspice worker did not start (are PySpice and libngspice installed?)"
+            raise _Fault(
+                "the ngspice worker did not start (are PySpice and libngspice installed?)",
+                external=True,
             ) from None
 
     def _wait_readable(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        ready, _, _ = select.select([self._proc.stdout], [], [], max(timeout, 0.0))
         return bool(ready)
 
     def _stop(self) -> None:
@@ -205,35 +269,97 @@ class ResidentBackend:
         """Simulate the rendered testbench decks of one design in the worker."""
         start = time.perf_counter()
         request = {"circuit": str(self.circuit.folder), "decks": list(decks)}
+        first: _Fault | None = None
+        for _attempt in range(2):
+            try:
+                reply = self._run(request)
+            except _Fault as fault:
+                self._stop()
+                if first is None:  # retry once, on a fresh worker
+                    self.faults += 1
+                    first = fault
+                    continue
+                seconds = time.perf_counter() - start
+                if first.external or fault.external:
+                    error = f"{first}; retried on a fresh worker: {fault}"
+                    return SimResult(None, error, seconds, infrastructure=True)
+                return SimResult(None, f"{fault} (twice, on two workers)", seconds)
+            seconds = time.perf_counter() - start
+            if reply.get("error"):
+                return SimResult(None, str(reply["error"]), seconds)
+            return SimResult(reply["metrics"], None, seconds)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run(self, request: dict) -> dict:
+        """Send one request and wait for its reply; a design timeout is a reply too."""
+        if self.pid is None:
+            if self._proc is not None:
+                self.restarts += 1
+            self._start()
         try:
-            if self.pid is None:
-                if self._proc is not None:
-                    self.restarts += 1
-                self._start()
+            write_message(self._proc.stdin, request)
+        except (BrokenPipeError, OSError):  # died while idle: restart once, resend
+            self.restarts += 1
+            self._start()
             try:
                 write_message(self._proc.stdin, request)
-            except (BrokenPipeError, OSError):  # died while idle: restart once, resend
-                self.restarts += 1
-                self._start()
-                write_message(self._proc.stdin, request)
-            limit = self.timeout
-            if self.circuit.pdk is not None and not self._loaded:
-                limit += PDK_LOAD_ALLOWANCE
-            if not self._wait_readable(limit):
+            except OSError:
+                raise self._death() from None
+        limit = self.timeout
+        while True:
+            message = self._await(limit)
+            if message is None:  # the design used up its CPU time
                 self._stop()
-                return SimResult(None, f"timeout after {limit:g} s", time.perf_counter() - start)
-            reply = read_message(self._proc.stdout)
-            self._loaded = True
-        except RuntimeError as exc:
-            return SimResult(None, str(exc), time.perf_counter() - start)
-        except (EOFError, OSError, ValueError) as exc:
-            self._stop()
-            error = f"the simulator crashed ({type(exc).__name__})"
-            return SimResult(None, error, time.perf_counter() - start)
-        seconds = time.perf_counter() - start
-        if reply.get("error"):
-            return SimResult(None, reply["error"], seconds)
-        return SimResult(reply["metrics"], None, seconds)
+                return {"error": f"timeout: the simulation used {limit:g} s of CPU"}
+            self._cpu = float(message.get("cpu", self._cpu))
+            if message.get("parsing"):  # a library parse: its own allowance
+                self.parses += 1
+                limit = PDK_LOAD_ALLOWANCE
+            elif message.get("parsed"):
+                limit = self.timeout
+            else:
+                self.last_timing = {
+                    k: float(message[k]) for k in ("seconds", "ngspice_seconds") if k in message
+                }
+                return message
+
+    def _await(self, limit: float) -> dict | None:
+        """The worker's next message; None when it used ``limit`` CPU seconds first."""
+        waited, cap = 0.0, WALL_FACTOR * limit + _WALL_SLACK
+        slice_ = limit  # CPU time never runs ahead of wall time
+        while True:
+            t0 = time.perf_counter()
+            if self._wait_readable(slice_):
+                try:
+                    return read_message(self._proc.stdout)
+                except (EOFError, OSError, ValueError):
+                    raise self._death() from None
+            waited += time.perf_counter() - t0
+            now = _cpu_seconds(self._proc.pid)
+            if now is None:  # no /proc: wall time is all there is
+                return None
+            used = now - self._cpu
+            if used >= limit - _TICK:  # /proc counts CPU time in clock ticks
+                return None
+            if waited >= cap:
+                raise _Fault(
+                    f"the worker got {used:.2g} s of CPU in {waited:.3g} s (machine overloaded"
+                    " or worker stopped)",
+                    external=True,
+                )
+            slice_ = min(max(limit - used, 0.01), cap - waited)
+
+    def _death(self) -> _Fault:
+        """Why the worker stopped answering: killed from outside, or crashed."""
+        code = None
+        with contextlib.suppress(Exception):
+            code = self._proc.wait(timeout=2)
+        if code is not None and code < 0:
+            sig = signal.Signals(-code)
+            external = sig in _EXTERNAL_SIGNALS
+            what = "was killed" if external else "crashed"
+            return _Fault(f"the simulator worker {what} ({sig.name})", external)
+        return _Fault(f"the simulator worker exited (status {code})", external=False)
 
     def close(self) -> None:
         """Stop the worker; calling it twice is fine."""

@@ -134,7 +134,8 @@ class CornerBackend:
             result = backend.simulate(corner_decks)
             seconds += result.seconds
             if result.error is not None:
-                return SimResult(None, f"at corner {corner}: {result.error}", seconds)
+                error = f"at corner {corner}: {result.error}"
+                return SimResult(None, error, seconds, infrastructure=result.infrastructure)
             results.append(result.metrics)
         return SimResult(worst_metrics(self.circuit, results), None, seconds)
 

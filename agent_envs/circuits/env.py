@@ -13,7 +13,7 @@ from agent_envs.circuits.backends import BACKENDS, SimResult, make_backend
 from agent_envs.circuits.circuit import Circuit, Variable
 from agent_envs.circuits.corners import CornerBackend, check_corners
 from agent_envs.circuits.netlist import UnsafeDeckError, format_number, render_decks
-from agent_envs.circuits.protocol import format_action, format_si, parse_action, tool_schema
+from agent_envs.circuits.protocol import format_action, format_si, read_action, tool_schema
 from agent_envs.circuits.report import system_prompt, task_text, turn_report
 from agent_envs.circuits.specs import Spec, draw_specs, load_spec_set, score_specs
 from agent_envs.core.info import TurnOutcome
@@ -60,8 +60,10 @@ class ACSEnv(TextEnv):
     ## Rewards
     ``score`` = mean over specs of ``min(0, (m - t) / (|m| + |t|))`` (sign by direction),
     in ``[-1, 0]``; the reward is ``score + success_bonus`` (1.0) when every spec holds,
-    else ``score``. A failed simulation (no convergence, timeout, crash) scores
-    ``failure_reward = -1``; an invalid reply gets ``invalid_action_reward = -1``.
+    else ``score``. A failed simulation (no convergence, CPU timeout, a repeated crash)
+    scores ``failure_reward = -1``; an invalid reply gets ``invalid_action_reward = -1``.
+    A fault of the environment (the worker killed or starved, twice) gets reward 0 and
+    spends nothing (``info["env_error"]``).
 
     ## Episode end
     Terminated when every spec is met; truncated when the simulation budget is used
@@ -70,14 +72,19 @@ class ACSEnv(TextEnv):
     ## Arguments
     ``circuit`` (folder name, default ``"opamp"``), ``budget`` (simulations, 20),
     ``difficulty`` (0..1, 0.5), ``split`` (``"train"`` | ``"test"``), ``backend``
-    (``"resident"`` | ``"subprocess"``), ``sim_timeout`` (seconds per simulation, 10),
+    (``"resident"`` | ``"subprocess"``), ``sim_timeout`` (seconds per simulation, 10: CPU
+    seconds of the resident worker, so machine load does not cause timeouts; wall seconds
+    for ``subprocess``),
     ``max_turns`` (default ``2 * budget``), ``corners`` (PVT hard mode, pdk circuits only:
     e.g. ``("tt", "ff", "ss")``; every design is simulated at each corner and each spec
     metric is its worst value over them; default: the circuit's own corner only).
 
     ## Info
     Standard keys plus ``specs`` (name, target, direction, unit), ``params`` (the
-    simulated design), ``sim_error`` (why a simulation failed, else ``""``), and on
+    simulated design), ``sim_error`` (why a simulation failed, else ``""``),
+    ``env_error`` (why the simulator failed for a reason outside the design, after one
+    retry on a fresh worker, else ``""``: such a turn spends no simulation, its reward
+    is 0 and its score ``None``), and on
     reset ``tools`` and ``conditions`` (the task's fixed operating conditions, such as
     the load capacitance, drawn with the spec entry; empty for a circuit without any).
     ``metrics`` holds every measured number (``None``: not found).
@@ -180,7 +187,8 @@ class ACSEnv(TextEnv):
 
     @property
     def sim_timeout(self) -> float:
-        """Hard time limit of one simulation, in seconds (settable)."""
+        """Time limit of one simulation, in seconds (settable): CPU seconds of the resident
+        worker, wall seconds of an ``ngspice -b`` run."""
         return self._sim_timeout
 
     @sim_timeout.setter
@@ -240,7 +248,9 @@ class ACSEnv(TextEnv):
         return self._sims >= self.budget or self.turn >= self.max_turns
 
     def _play_turn(self, action: str) -> TurnOutcome:
-        values, problems = parse_action(action, self.circuit.variables)
+        parsed = read_action(action, self.circuit.variables)
+        values, problems = parsed.values, parsed.problems
+        notes = "".join(f"\nNote: {n}." for n in parsed.notes)
         if problems:
             ranges = "; ".join(
                 f"{v.name} [{format_si(v.low, v.unit)}, {format_si(v.high, v.unit)}]"
@@ -249,6 +259,7 @@ class ACSEnv(TextEnv):
             text = (
                 "Invalid reply, nothing simulated:\n- "
                 + "\n- ".join(problems)
+                + notes
                 + f"\nValid ranges: {ranges}.\nSimulations left: {self.budget - self._sims}."
             )
             return self._invalid("; ".join(problems), text)
@@ -263,13 +274,16 @@ class ACSEnv(TextEnv):
         hit = result is not None
         if result is None:
             result = self._simulate(decks)
+            if result.infrastructure:
+                return self._environment_fault(result, notes)
             if result.error is None or "converge" in result.error:  # deterministic outcomes
                 self._cache[key] = result
                 if len(self._cache) > _CACHE_SIZE:
                     self._cache.popitem(last=False)
         self._sims += 1
         self._params, self._last_decks = params, decks
-        changed = {k: format_si(v, self.circuit.variable(k).unit) for k, v in values.items()}
+        # the numbers the deck holds (read_action rounded them to its 7 digits)
+        changed = {k: format_si(v, self.circuit.variable(k).unit, 7) for k, v in values.items()}
         cost = {
             "simulations": 1,
             "cache_hits": int(hit),
@@ -279,13 +293,14 @@ class ACSEnv(TextEnv):
         if result.error is not None:
             text = (
                 f"Simulation failed: {result.error}. This design scores {self.failure_reward:.1f}."
-                f"\nSimulations left: {self.budget - self._sims}."
+                f"{notes}\nSimulations left: {self.budget - self._sims}."
             )
             self._history.append({"params": params, "error": result.error})
             return TurnOutcome(
                 text, reward=self.failure_reward, score=self.failure_reward,
                 truncated=out_of_budget, cost=cost,
-                extra={"sim_error": result.error, "params": dict(params), "specs": self._spec_dicts()},
+                extra={"sim_error": result.error, "env_error": "", "params": dict(params),
+                       "specs": self._spec_dicts()},
             )  # fmt: skip
         metrics = dict(result.metrics)
         score, success = score_specs(self._specs, metrics)
@@ -295,7 +310,7 @@ class ACSEnv(TextEnv):
         )
         self._history.append({"params": params, "metrics": metrics, "score": score})
         return TurnOutcome(
-            text + ("\nAll specifications met." if success else ""),
+            text + notes + ("\nAll specifications met." if success else ""),
             reward=score + (self.success_bonus if success else 0.0),
             score=score,
             success=success,
@@ -303,7 +318,33 @@ class ACSEnv(TextEnv):
             truncated=out_of_budget and not success,
             metrics=metrics,
             cost=cost,
-            extra={"sim_error": "", "params": dict(params), "specs": self._spec_dicts()},
+            extra={
+                "sim_error": "",
+                "env_error": "",
+                "params": dict(params),
+                "specs": self._spec_dicts(),
+            },
+        )
+
+    def _environment_fault(self, result: SimResult, notes: str) -> TurnOutcome:
+        """A failure outside the design (worker killed or starved, twice): nothing charged."""
+        text = (
+            f"The simulator failed for a reason outside your design ({result.error})."
+            " Nothing was charged; send the design again."
+            f"{notes}\nSimulations left: {self.budget - self._sims}."
+        )
+        return TurnOutcome(
+            text,
+            reward=0.0,
+            score=None,
+            truncated=self._budget_spent(),
+            cost={"simulations": 0, "env_errors": 1, "sim_seconds": result.seconds},
+            extra={
+                "sim_error": "",
+                "env_error": result.error,
+                "params": dict(self._params),
+                "specs": self._spec_dicts(),
+            },
         )
 
     def _invalid(self, error: str, text: str) -> TurnOutcome:
@@ -311,7 +352,12 @@ class ACSEnv(TextEnv):
             error,
             observation=text,
             truncated=self._budget_spent(),
-            extra={"sim_error": "", "params": dict(self._params), "specs": self._spec_dicts()},
+            extra={
+                "sim_error": "",
+                "env_error": "",
+                "params": dict(self._params),
+                "specs": self._spec_dicts(),
+            },
         )
 
     def _spec_dicts(self) -> list[dict[str, Any]]:

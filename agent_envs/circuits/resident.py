@@ -169,15 +169,21 @@ class NgspiceSession:
         self.command("remcirc")
         self.output.clear()
 
-    def simulate(self, decks: list[str], wanted: set[str] | None = None) -> tuple[Vectors, str]:
+    def simulate(
+        self,
+        decks: list[str],
+        wanted: set[str] | None = None,
+        on_parse: Callable[[bool], None] | None = None,
+    ) -> tuple[Vectors, str]:
         """Run each deck (load, run, read, clear); return merged vectors and the log.
 
         Decks with project ``.param`` lines (pdk circuits) are kept loaded instead: the
         next call with the same deck but other numbers only sends ``alterparam`` and
         ``reset`` to the kept circuit, so the model library is parsed once.
+        ``on_parse(False)`` / ``on_parse(True)`` are called before and after such a parse.
         """
         if any(PARAM_LINE_RE.fullmatch(line) for line in decks[0].splitlines()[:64]):
-            return self._simulate_kept(decks, wanted)
+            return self._simulate_kept(decks, wanted, on_parse)
         self.drop_kept()
         vectors: Vectors = {}
         log: list[str] = []
@@ -192,7 +198,9 @@ class NgspiceSession:
                 self.clear()
         return vectors, "\n".join(log)
 
-    def _simulate_kept(self, decks: list[str], wanted: set[str] | None) -> tuple[Vectors, str]:
+    def _simulate_kept(
+        self, decks: list[str], wanted: set[str] | None, on_parse: Callable[[bool], None] | None
+    ) -> tuple[Vectors, str]:
         # One kept circuit: ngspice 39's ``reset`` mixes circuits up when several are
         # loaded, so a pdk circuit has a single testbench (checked by Circuit).
         if len(decks) != 1:
@@ -206,9 +214,13 @@ class NgspiceSession:
                     self.command(f"alterparam acs_{name}={format_number(value)}")
                 self.command("reset")
             else:
+                if on_parse is not None:
+                    on_parse(False)
                 self.drop_kept()
                 self.load(decks[0])
                 self._kept = static
+                if on_parse is not None:
+                    on_parse(True)
             self.run()
             vectors = self.vectors(wanted)
             self.command("destroy all")
@@ -260,7 +272,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
     session = NgspiceSession()
     circuits: dict[str, Circuit] = {}
-    write_message(stdout, {"ready": True, "pid": os.getpid()})
+    wanted_by_circuit: dict[str, set[str]] = {}
+    write_message(stdout, {"ready": True, "pid": os.getpid(), "cpu": time.process_time()})
+
+    def on_parse(done: bool) -> None:  # a library parse is timed apart from the run
+        write_message(stdout, {"parsed" if done else "parsing": True, "cpu": time.process_time()})
+
     while True:
         try:
             request = read_message(stdin)
@@ -270,11 +287,15 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         circuit = circuits.get(request["circuit"])
         if circuit is None:
             circuit = circuits[request["circuit"]] = Circuit.load(request["circuit"])
-        wanted = {m.vector for m in circuit.measurements}
-        wanted |= {m.reference for m in circuit.measurements if m.reference}
-        wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
+            wanted = {m.vector for m in circuit.measurements}
+            wanted |= {m.reference for m in circuit.measurements if m.reference}
+            wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
+            wanted_by_circuit[request["circuit"]] = wanted
+        wanted = wanted_by_circuit[request["circuit"]]
+        simulated = start
         try:
-            vectors, log = session.simulate(request["decks"], wanted)
+            vectors, log = session.simulate(request["decks"], wanted, on_parse)
+            simulated = time.perf_counter()
             error = run_failure(vectors, circuit.analyses, log)
             if error:
                 reply = {"error": error}
@@ -283,38 +304,18 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except Exception as exc:  # report, keep serving
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         reply["seconds"] = time.perf_counter() - start
+        reply["ngspice_seconds"] = simulated - start
+        reply["cpu"] = time.process_time()
         write_message(stdout, reply)
 
 
-def _exit_with_parent(remove_workdir: bool, interval: float = 1.0) -> Callable[[], None]:
-    """Die when the supervising process does (even in the middle of a hung run).
-
-    With ``remove_workdir``, an orphaned worker also deletes its working directory (the
-    environment's temp dir, which a killed environment could not remove). Returns the
-    function that does this, to call when the request stream ends too.
-    """
-    import shutil
-    import threading
-
-    parent, workdir = os.getppid(), os.getcwd()
-
-    def orphaned() -> None:
-        if os.getppid() != parent:
-            if remove_workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
-            os._exit(0)
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            orphaned()
-
-    threading.Thread(target=watch, daemon=True).start()
-    return orphaned
-
-
 if __name__ == "__main__":
-    on_orphan = _exit_with_parent(remove_workdir="--remove-workdir-if-orphaned" in sys.argv)
+    from agent_envs.circuits.orphan import exit_with_parent, parent_argument
+
+    on_orphan = exit_with_parent(
+        remove_workdir="--remove-workdir-if-orphaned" in sys.argv,
+        parent=parent_argument(sys.argv),
+    )
     # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
     protocol_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -10,7 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "extract_tool_calls",
     "parse_assignments",
     "Assignments",
+    "repeated_keys",
 ]
 
 # SPICE-style scale suffixes (case-insensitive; "meg" before "m"), plus "µ".
@@ -38,19 +39,23 @@ _SI_EXPONENT = {
     "f": -15,
     "a": -18,
 }
+# ASCII digits only: float() would also read other scripts' digits ("٣"), which a deck never shows.
 _NUMBER_RE = re.compile(
-    r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+    r"^\s*([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*"
     r"(meg|mil|[tgkmuµμnpfa])?\s*([a-zA-ZΩ]*)\s*$",
     re.IGNORECASE,
 )
 # Units a reply may append after the scale (e.g. 10pF, 2.5um, 20uA, 1kOhm).
+# Wide enough for any 64-character number; overflow gives Infinity instead of a trap.
+_WIDE = Context(prec=80, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
 _UNITS = {"", "f", "h", "a", "v", "w", "s", "m", "hz", "ohm", "ohms", "Ω", "x", "db"}
 
 
 def parse_si_number(text: Any) -> float | None:
     """Parse a number with an optional SPICE scale suffix and unit; None if it is not one.
 
-    ``NaN`` and infinities are rejected (returned as None).
+    ``NaN``, infinities and numbers beyond the float range (``1e9999999``, a 400-digit
+    integer) are rejected (returned as None); nothing raises.
 
     Example:
         >>> parse_si_number("2.5u"), parse_si_number("10pF"), parse_si_number("1meg")
@@ -59,11 +64,16 @@ def parse_si_number(text: Any) -> float | None:
         (3e-06, 1.2e-05, 7.0)
         >>> parse_si_number("abc") is None, parse_si_number("nan") is None
         (True, True)
+        >>> parse_si_number("1e9999999") is None, parse_si_number(10**400) is None
+        (True, True)
     """
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:  # an int beyond the float range
+            return None
         return value if math.isfinite(value) else None
     if not isinstance(text, str) or len(text) > 64:
         return None
@@ -75,10 +85,13 @@ def parse_si_number(text: Any) -> float | None:
         return None
     # SPICE convention: "m" is milli (never metre), "meg" is mega.
     scale = (scale or "").lower()
-    if scale == "mil":
-        value = float(number) * 25.4e-6
-    else:
-        value = float(Decimal(number).scaleb(_SI_EXPONENT.get(scale, 0)))
+    try:
+        if scale == "mil":
+            value = float(number) * 25.4e-6
+        else:  # an exponent beyond Decimal's context traps (decimal.Overflow)
+            value = float(Decimal(number).scaleb(_SI_EXPONENT.get(scale, 0), _WIDE))
+    except (ArithmeticError, ValueError):
+        return None
     return value if math.isfinite(value) else None
 
 
@@ -116,16 +129,25 @@ def extract_code_blocks(text: str, languages: tuple[str, ...] | None = None) -> 
     return blocks
 
 
-def extract_json_objects(text: str, max_objects: int = 16) -> list[dict[str, Any]]:
-    """Return every top-level JSON object found in ``text`` (in order of appearance).
+class _JSONObject(dict):
+    """A decoded JSON object that remembers keys it held more than once (in order)."""
 
-    Example:
-        >>> extract_json_objects('use {"a": 1} then {"b": {"c": 2}} and {bad}')
-        [{'a': 1}, {'b': {'c': 2}}]
-    """
-    if not isinstance(text, str):
-        return []
-    decoder = json.JSONDecoder()
+    repeated: dict[str, list[Any]]
+
+
+def _object_with_repeats(pairs: list[tuple[str, Any]]) -> _JSONObject:
+    obj = _JSONObject(pairs)
+    obj.repeated = {}
+    if len(obj) < len(pairs):
+        seen: dict[str, list[Any]] = {}
+        for key, value in pairs:
+            seen.setdefault(key, []).append(value)
+        obj.repeated = {k: vs for k, vs in seen.items() if len(vs) > 1}
+    return obj
+
+
+def _json_objects(text: str, max_objects: int, pairs_hook: Any = None) -> list[dict[str, Any]]:
+    decoder = json.JSONDecoder(object_pairs_hook=pairs_hook)
     found: list[dict[str, Any]] = []
     # Each failed attempt can scan to the end of the text, so a reply full of braces would
     # cost quadratic time: bound the attempts (real replies hold a handful of objects).
@@ -135,13 +157,27 @@ def extract_json_objects(text: str, max_objects: int = 16) -> list[dict[str, Any
         attempts += 1
         try:
             obj, end = decoder.raw_decode(text, i)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # malformed, an int of > 4300 digits, too deep
             i = text.find("{", i + 1)
             continue
         if isinstance(obj, dict):
             found.append(obj)
         i = text.find("{", end)
     return found
+
+
+def extract_json_objects(text: str, max_objects: int = 16) -> list[dict[str, Any]]:
+    """Return every top-level JSON object found in ``text`` (in order of appearance).
+
+    At most 64 decoding attempts are made, so the work stays linear in the text's length.
+
+    Example:
+        >>> extract_json_objects('use {"a": 1} then {"b": {"c": 2}} and {bad}')
+        [{'a': 1}, {'b': {'c': 2}}]
+    """
+    if not isinstance(text, str):
+        return []
+    return _json_objects(text, max_objects)
 
 
 def _tagged_bodies(text: str, open_tag: str, close_tag: str) -> list[str]:
@@ -157,12 +193,23 @@ def _tagged_bodies(text: str, open_tag: str, close_tag: str) -> list[str]:
     return bodies
 
 
+def _decode_arguments(args: str) -> dict[str, Any] | None:
+    """String ``arguments`` of a call, decoded; None when they are not one JSON object."""
+    try:
+        obj = json.JSONDecoder(object_pairs_hook=_object_with_repeats).decode(args)
+    except (ValueError, RecursionError):  # malformed, huge integers, nested too deep
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def extract_tool_calls(text: str) -> list[dict[str, Any]]:
     """Find OpenAI-style function calls in a reply; return ``{"name", "arguments"}`` dicts.
 
     Accepts ``<tool_call>{...}</tool_call>`` tags (Hermes/Qwen templates), bare JSON
     objects with ``name`` and ``arguments`` (or ``parameters``), and the OpenAI message
     shape ``{"tool_calls": [{"function": {...}}]}``. String ``arguments`` are JSON-decoded.
+    A call whose arguments are not an object is dropped. Argument objects remember keys
+    given twice (``repeated_keys(call["arguments"])``).
 
     Example:
         >>> extract_tool_calls('<tool_call>{"name": "simulate", "arguments": {"w1": "2u"}}</tool_call>')
@@ -174,14 +221,13 @@ def extract_tool_calls(text: str) -> list[dict[str, Any]]:
         return []
     candidates: list[dict[str, Any]] = []
     for body in _tagged_bodies(text, "<tool_call>", "</tool_call>"):
-        candidates.extend(extract_json_objects(body))
+        candidates.extend(_json_objects(body, 16, _object_with_repeats))
     if not candidates:
-        candidates = extract_json_objects(text)
+        candidates = _json_objects(text, 16, _object_with_repeats)
     calls = []
     for obj in candidates:
-        for call in (
-            obj.get("tool_calls", [obj]) if isinstance(obj.get("tool_calls"), list) else [obj]
-        ):
+        inner = obj.get("tool_calls")
+        for call in inner if isinstance(inner, list) else [obj]:
             if not isinstance(call, dict):
                 continue
             fn = call.get("function", call)
@@ -189,57 +235,96 @@ def extract_tool_calls(text: str) -> list[dict[str, Any]]:
                 continue
             args = fn.get("arguments", fn.get("parameters", {}))
             if isinstance(args, str):
-                try:
-                    args = json.loads(args)
-                except ValueError:
-                    args = None
+                args = _decode_arguments(args)
             if isinstance(args, dict):
                 calls.append({"name": fn["name"], "arguments": args})
     return calls
 
 
+def repeated_keys(obj: dict[str, Any]) -> dict[str, list[Any]]:
+    """Keys a decoded JSON object (from :func:`extract_tool_calls`) held more than once.
+
+    Example:
+        >>> call = extract_tool_calls('{"name": "f", "arguments": {"x": 1, "x": 2}}')[0]
+        >>> call["arguments"], repeated_keys(call["arguments"])
+        ({'x': 2}, {'x': [1, 2]})
+    """
+    return dict(getattr(obj, "repeated", {}))
+
+
 @dataclass
 class Assignments:
-    """Result of :func:`parse_assignments`: raw values by name, and problems found."""
+    """Result of :func:`parse_assignments`: raw values by name, and problems found.
+
+    ``repeats`` holds every value of a name assigned more than once (``values`` keeps
+    the last); the caller decides whether that is an error.
+    """
 
     values: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    repeats: dict[str, list[str]] = field(default_factory=dict)
 
 
-_ASSIGN_RE = re.compile(
-    r"^[ \t>*-]*`?([A-Za-z_][A-Za-z0-9_.]*)`?[ \t]*(?:=|:)[ \t]*(.+?)[ \t]*[,;]?[ \t]*$",
-    re.MULTILINE,
-)
+# The head of an assignment line: decoration, a name, "=" or ":". No nested or adjacent
+# unbounded quantifiers that can match the same characters, so a failed match costs
+# time linear in the line (the old single regex with a lazy value was cubic in a blank run).
+_ASSIGN_HEAD_RE = re.compile(r"[ \t>*-]*`?([A-Za-z_][A-Za-z0-9_.]*)`?[ \t]*[=:]")
+
+
+def _assignment_value(rest: str) -> str:
+    """The value part of an assignment line: blanks, one trailing , or ; and quotes off."""
+    value = rest.strip(" \t")
+    if value[-1:] in (",", ";"):
+        value = value[:-1].rstrip(" \t")
+    return value.strip().strip("`'\"")
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def parse_assignments(text: str, names: set[str] | None = None) -> Assignments:
-    """Read ``name = value`` lines or a JSON object from a reply.
+    """Read ``name = value`` lines or a JSON object from a reply (in time linear in it).
 
     A JSON object (in a fence or not) wins over loose lines. When ``names`` is given,
     loose lines whose name is not one of them are ignored (they are usually prose such as
-    ``Note: ...``) unless their value is a number, while JSON keys are all reported so unknown names can be flagged.
-    Values are returned as strings; use :func:`parse_si_number` on them.
+    ``Note: ...``) unless their value is a number, while JSON keys are all reported so
+    unknown names can be flagged. Values are returned as strings; use
+    :func:`parse_si_number` on them.
 
     Example:
         >>> parse_assignments("I'll try:\\nw1 = 2.5u\\nibias: 20uA").values
         {'w1': '2.5u', 'ibias': '20uA'}
         >>> parse_assignments('```json\\n{"w1": "3u", "cc": 1e-12}\\n```').values
         {'w1': '3u', 'cc': '1e-12'}
+        >>> parse_assignments("w1 = 2u\\nw1 = 3u").repeats
+        {'w1': ['2u', '3u']}
     """
     out = Assignments()
     if not isinstance(text, str):
         out.problems.append("the reply is not text")
         return out
-    for obj in extract_json_objects(text):
+    for obj in _json_objects(text, 16, _object_with_repeats):
         flat = {k: v for k, v in obj.items() if not isinstance(v, (dict, list))}
         if flat:
             for key, value in flat.items():
-                out.values[str(key)] = value if isinstance(value, str) else json.dumps(value)
+                out.values[str(key)] = _as_text(value)
+            for key, values in repeated_keys(obj).items():
+                if key in flat:
+                    out.repeats[key] = [_as_text(v) for v in values]
             return out
-    for name, value in _ASSIGN_RE.findall(text):
-        value = value.strip().strip("`'\"")
+    seen: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if "=" not in line and ":" not in line:
+            continue
+        match = _ASSIGN_HEAD_RE.match(line)
+        if match is None:
+            continue
+        name, value = match.group(1), _assignment_value(line[match.end() :])
         known = names is None or name in names or name.lower() in names
         if not known and parse_si_number(value) is None:
             continue  # prose such as "Note: ...", not an attempted assignment
         out.values[name] = value
+        seen.setdefault(name, []).append(value)
+    out.repeats = {k: vs for k, vs in seen.items() if len(vs) > 1}
     return out
