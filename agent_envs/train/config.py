@@ -132,8 +132,8 @@ class TrainConfig:
         turn_is_grouped(0, self.group_turns)
         if self.choose not in CONTINUATIONS:
             raise ValueError(f"choose must be one of {CONTINUATIONS}, got {self.choose!r}")
-        if not 0.0 <= self.sft_ratio < 1.0:
-            raise ValueError(f"sft_ratio must be in [0, 1), got {self.sft_ratio!r}")
+        if not 0.0 <= self.sft_ratio <= 1.0:
+            raise ValueError(f"sft_ratio must be in [0, 1], got {self.sft_ratio!r}")
         if not isinstance(self.eval_episodes, int) or self.eval_episodes < 0:
             raise ValueError(f"eval_episodes must be an int >= 0, got {self.eval_episodes!r}")
         if not self.omega >= 0 or (self.sft_lr is not None and not self.sft_lr > 0):

@@ -128,6 +128,7 @@ class Sample:
     observations: list[str] = field(default_factory=list)
     best_score: float | None = None
     bootstrap_pos: int | None = None
+    infos: list[dict[str, Any]] = field(default_factory=list)  # each step's info
 
     @property
     def total_reward(self) -> float:
@@ -151,6 +152,7 @@ def _step(env: Any, sample: Sample, reply: list[int], sampler: Sampler, last: bo
     observation, reward, terminated, truncated, info = env.step(text)
     sample.turn_rewards.append(float(reward))
     sample.replies.append(text)
+    sample.infos.append(dict(info))
     sample.success = bool(info.get("success", False))
     sample.terminated = bool(terminated)
     sample.done = bool(terminated or truncated) or last
@@ -282,6 +284,7 @@ def play_turn_groups(
             episode.conv.add_agent(reply, stop_ids=sampler.stop_ids)
             episode.turn_rewards.append(reward)
             episode.replies += cand.replies
+            episode.infos += cand.infos
             episode.observations.append(observation)
             episode.success, episode.done = cand.success, cand.done
             episode.terminated, episode.best_score = cand.terminated, cand.best_score
