@@ -120,10 +120,10 @@ def replies_code(
     ``--similarity-coef`` both go through here, so they shape alike.
 
     Example:
-        >>> replies_code(["```python\nx = 1\n```", "no code"])
-        'x = 1\n'
-        >>> replies_code(["```python\nx = 1\n```", "no code"], fallback_to_text=True)
-        'x = 1\n\nno code'
+        >>> replies_code(["```python\\nx = 1\\n```", "no code"])
+        'x = 1\\n'
+        >>> replies_code(["```python\\nx = 1\\n```", "no code"], fallback_to_text=True)
+        'x = 1\\n\\nno code'
     """
     parts = []
     for action in replies:

@@ -131,7 +131,7 @@ def similarity_shaped_rewards(
     episode's last turn, so discounted returns carry it back to earlier turns.
 
     Example:
-        >>> code = ["```python\nx = f(1)\n```"]
+        >>> code = ["```python\\nx = f(1)\\n```"]
         >>> similarity_shaped_rewards([[1.0], [0.0], [0.0]], [code, code, ["9"]],
         ...                           [True, False, False], [0, 0, 0], weight=0.5)
         [[1.0], [0.5], [0.0]]
