@@ -92,6 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--resume", action="store_true", help="continue from OUT/checkpoint")
     add("--eval-episodes", type=int, default=d.eval_episodes,
         help="held-out episodes evaluated before and after training (0: skip)")  # fmt: skip
+    add("--eval-env-kwargs", default="{}",
+        help='JSON keywords added for evaluation envs, e.g. \'{"split": "valid"}\'')  # fmt: skip
     add("--quiet", action="store_true", help="no per-step progress lines")
 
 
@@ -109,6 +111,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise ValueError(f"--reward-kwargs is not JSON: {err}") from None
     if not isinstance(reward_kwargs, dict):
         raise ValueError("--reward-kwargs must be a JSON object")
+    try:
+        eval_env_kwargs = json.loads(getattr(args, "eval_env_kwargs", "{}"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--eval-env-kwargs is not JSON: {err}") from None
+    if not isinstance(eval_env_kwargs, dict):
+        raise ValueError("--eval-env-kwargs must be a JSON object")
     sft_ratio = args.sft_ratio
     if args.sft_steps is not None:
         if args.sft_ratio:
@@ -130,7 +138,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         save_every=args.save_every, resume=args.resume, quiet=args.quiet,
         reward=args.reward, reward_kwargs=reward_kwargs, group_turns=args.group_turns,
         choose=args.choose, omega=args.omega, sft_ratio=sft_ratio, sft_data=args.sft_data,
-        sft_lr=args.sft_lr, eval_episodes=args.eval_episodes,
+        sft_lr=args.sft_lr, eval_episodes=args.eval_episodes, eval_env_kwargs=eval_env_kwargs,
     )  # fmt: skip
     config.validate()
     return config

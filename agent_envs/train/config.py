@@ -81,6 +81,7 @@ class TrainConfig:
     sft_lr: float | None = None  # None: lr
     # held-out evaluation before and after training (0: off)
     eval_episodes: int = 16
+    eval_env_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"split": "test"}
     # bookkeeping
     seed: int = 0
     device: str = "auto"

@@ -115,10 +115,13 @@ class Trainer:
                 self.value_head.load_state_dict(state["value_head"])
             self.log.truncate(self.step_count)
 
-    def make_env(self, member: int = 0, *, reward: str | None = None) -> Any:
+    def make_env(
+        self, member: int = 0, *, reward: str | None = None, evaluation: bool = False
+    ) -> Any:
         """``gym.make`` of the run's id in reward scheme ``reward`` (default: the run's).
 
-        Each member gets its own dropout ``coin_seed`` so group members differ.
+        Each member gets its own dropout ``coin_seed`` so group members differ;
+        ``evaluation`` adds ``config.eval_env_kwargs`` (e.g. another data split).
         """
         import gymnasium as gym
 
@@ -129,7 +132,8 @@ class Trainer:
         kwargs = dict(cfg.reward_kwargs)
         if scheme == "dropout":
             kwargs.setdefault("coin_seed", member)
-        return wrap_reward(gym.make(cfg.env_id, **cfg.env_kwargs), scheme, **kwargs)
+        env_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs if evaluation else {})}
+        return wrap_reward(gym.make(cfg.env_id, **env_kwargs), scheme, **kwargs)
 
     # ------------------------------------------------------------------ rollouts
     def _seeds(self, step: int, n: int, stream: int = 0) -> list[int]:
@@ -163,7 +167,7 @@ class Trainer:
         episodes = cfg.eval_episodes if episodes is None else episodes
         import torch
 
-        envs = [self.make_env(k, reward="native") for k in range(episodes)]
+        envs = [self.make_env(k, reward="native", evaluation=True) for k in range(episodes)]
         self.model.eval()
         devices = [self.device] if self.device.type == "cuda" else []
         # its own sampling randomness: evaluating never shifts the training run's
@@ -372,9 +376,14 @@ class Trainer:
         self.step_count += 1
         seconds = time.perf_counter() - start
         tokens = sum(sum(s.conv.mask) for s in samples)
+        summary = evaluation_summary(episodes)  # 95 % intervals over this step's episodes
         row = {
             "step": self.step_count,
             **episode_stats(episodes),
+            "return_low": summary["return"]["low"],
+            "return_high": summary["return"]["high"],
+            "success_low": summary["success"]["low"],
+            "success_high": summary["success"]["high"],
             "turn_reward": mean_or_nan([r for s in samples for r in s.turn_rewards]),
             **stats,
             "agent_tokens": tokens,
