@@ -72,3 +72,24 @@ def test_sft_command_exports_and_trains(tmp_path, capsys):
     assert len(read_chat_jsonl(out / "expert.jsonl")) == 6
     assert main([*flags, "--steps", "0"]) == 2  # nowhere to write the data
     assert main(["train", "--sft-ratio", "0.5", "--sft-steps", "2"]) == 2
+    bad_scheme = ["train", "--model", "tiny", "--reward", "every-k", "--reward-kwargs", '{"k": 0}']
+    assert main(bad_scheme) == 2
+
+
+def test_experiment_table_and_curves_from_real_runs(tmp_path):
+    from agent_envs.train.experiments import EXPERIMENTS, plot_experiment, results_table
+
+    assert {"acs", "math", "textgames", "alfworld"} <= set(EXPERIMENTS)
+    for spec in EXPERIMENTS.values():  # every experiment has an lr~0 control run
+        assert "--lr" in spec["runs"]["control"]
+    flags = ["train", "--env", "Toy-GuessNumber-v0", "--env-kwargs", '{"high": 9}',
+             "--system-prompt", "", "--model", "tiny", "--group-size", "2", "--steps", "1",
+             "--max-new-tokens", "2", "--max-turns", "2", "--cpu-threads", "1", "--quiet",
+             "--eval-episodes", "3"]  # fmt: skip
+    for label in ("a", "control"):
+        assert main([*flags, "--out", str(tmp_path / label)]) == 0
+    table = results_table(tmp_path)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    mean = summary["after"]["return"]["mean"]
+    assert "| a | return |" in table and f"{mean:.3f}" in table
+    assert plot_experiment(tmp_path).stat().st_size > 1000

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from agent_envs.core.jsonable import to_jsonable
 from agent_envs.train.config import ALGORITHMS, CONTINUATIONS, TrainConfig
 from agent_envs.wrappers.reward_schemes import REWARD_SCHEMES
 
@@ -155,7 +156,11 @@ def run(args: argparse.Namespace) -> int:
     from agent_envs.train.trainer import Trainer
 
     start = time.perf_counter()
-    trainer = Trainer(config)
+    try:
+        trainer = Trainer(config)
+    except (ValueError, TypeError) as err:  # e.g. --reward-kwargs the wrapper rejects
+        print(f"agent-envs train: {err}", file=sys.stderr)
+        return 2
     summary: dict = {"config": config.to_dict(), "start_step": trainer.step_count}
     n_eval = config.eval_episodes
     if n_eval:
@@ -169,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         summary["after"] = trainer.evaluate()
         print(format_evaluation("eval after ", summary["after"]), file=sys.stderr, flush=True)
     summary["steps"], summary["seconds"] = trainer.step_count, time.perf_counter() - start
+    summary = to_jsonable(summary)  # NaN (no valid turn, no best score) -> null
     text = json.dumps({k: v for k, v in summary.items() if k != "config"})
     print(text)
     if config.out_dir:

@@ -81,6 +81,24 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
             "control": ["--algo", "grpo", "--reward", "normalized-dense", "--lr", "1e-12"],
         },
     },
+    "alfworld": {
+        "common": {
+            "cpu": ["--env", "ALFWorld-v0", "--env-kwargs",
+                    '{"num_generated": 2, "max_turns": 8}',
+                    "--eval-env-kwargs", '{"split": "valid_unseen"}', "--group-size", "2",
+                    "--max-turns", "4", "--max-new-tokens", "24", "--steps", "2",
+                    "--eval-episodes", "2", "--system-prompt", ""],
+            "gpu": ["--env", "ALFWorld-v0", "--eval-env-kwargs", '{"split": "valid_unseen"}',
+                    "--group-size", "8", "--max-turns", "30", "--max-new-tokens", "64",
+                    "--steps", "100", "--eval-episodes", "64"],
+        },
+        "runs": {
+            "grpo-dense": ["--algo", "grpo", "--reward", "normalized-dense"],
+            "grpo-sparse": ["--algo", "grpo", "--reward", "success"],
+            "grpo-sft-0.5": ["--algo", "grpo", "--reward", "normalized-dense", "--sft-ratio", "0.5"],
+            "control": ["--algo", "grpo", "--reward", "normalized-dense", "--lr", "1e-12"],
+        },
+    },
 }  # fmt: skip
 
 
@@ -117,7 +135,7 @@ def results_table(out: str | Path) -> str:
     """Markdown table: held-out success, best score and return before/after, 95 % intervals."""
 
     def cell(v: dict[str, float]) -> str:
-        if v is None or not math.isfinite(v.get("mean", math.nan)):
+        if not v or not isinstance(v.get("mean"), (int, float)) or not math.isfinite(v["mean"]):
             return "n/a"
         return f"{v['mean']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
 
@@ -142,14 +160,16 @@ def plot_experiment(out: str | Path, title: str = "") -> Path:
     for i, (label, (rows, summary)) in enumerate(runs.items()):
         rl = [r for r in rows if r.get("phase") != "sft"]
         steps = [r["step"] for r in rl]
-        mean = [math.nan if r.get("episode_return") is None else r["episode_return"] for r in rl]
-        low = [math.nan if r.get("return_low") is None else r["return_low"] for r in rl]
-        high = [math.nan if r.get("return_high") is None else r["return_high"] for r in rl]
+
+        def column(key: str, rows: list[dict] = rl) -> list[float]:
+            return [math.nan if r.get(key) is None else r[key] for r in rows]
+
+        mean, low, high = column("episode_return"), column("return_low"), column("return_high")
         (line,) = left.plot(steps, mean, marker="o", label=label)
         left.fill_between(steps, low, high, alpha=0.2, color=line.get_color())
         for j, key in enumerate(("before", "after")):
             v = summary.get(key, {}).get("return")
-            if v and math.isfinite(v["mean"]):
+            if v and isinstance(v.get("mean"), (int, float)) and math.isfinite(v["mean"]):
                 x = i + (j - 0.5) * 0.3
                 right.errorbar(x, v["mean"], yerr=[[v["mean"] - v["low"]], [v["high"] - v["mean"]]],
                                fmt="o" if key == "before" else "s", color=line.get_color(),

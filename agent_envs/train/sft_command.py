@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from agent_envs.core.jsonable import to_jsonable
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -104,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         trainer.close()
     summary["seconds"] = time.perf_counter() - start
+    summary = to_jsonable(summary)  # NaN (no valid turn, no best score) -> null
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}))
     if out:
         (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -129,7 +129,7 @@ class Trainer:
 
         cfg = self.cfg
         scheme = cfg.reward if reward is None else reward
-        kwargs = dict(cfg.reward_kwargs)
+        kwargs = dict(cfg.reward_kwargs) if scheme == cfg.reward else {}
         if scheme == "dropout":
             kwargs.setdefault("coin_seed", member)
         env_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs if evaluation else {})}
