@@ -48,7 +48,7 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
     "math": {
         "common": {
             "cpu": ["--env", "MathTIR-v0", "--group-size", "4", "--max-turns", "2",
-                    "--max-new-tokens", "48", "--steps", "4", "--eval-episodes", "8",
+                    "--max-new-tokens", "48", "--steps", "8", "--eval-episodes", "8",
                     "--system-prompt", ""],
             "gpu": ["--env", "MathTIR-v0", "--group-size", "8", "--max-turns", "4",
                     "--max-new-tokens", "512", "--steps", "100", "--eval-episodes", "64"],
@@ -56,6 +56,9 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
         "runs": {
             "gtpo": ["--algo", "gtpo", "--gamma", "0.9", "--similarity-coef", "0.1"],
             "grpo": ["--algo", "grpo"],
+            "gtpo-sft-0.5": ["--algo", "gtpo", "--gamma", "0.9", "--similarity-coef", "0.1",
+                             "--sft-ratio", "0.5"],
+            "grpo-sft-0.5": ["--algo", "grpo", "--sft-ratio", "0.5"],
             "control": ["--algo", "grpo", "--lr", "1e-12"],
         },
     },
