@@ -122,3 +122,16 @@ def test_end_after_next_step_reaches_every_supporting_layer():
     assert truncated
     *_, truncated, _ = env.step("50")  # the request is consumed by one step
     assert not truncated
+
+
+def test_turn_level_episode_groups_selected_turns_and_pays_at_the_cap():
+    from agent_envs.rl import run_turn_level_episode
+
+    env = wrap_reward(ScriptedScoreEnv(SCORES), "sparse")
+    traj, groups = run_turn_level_episode(
+        env, lambda m: "x", seed=0, group_size=3, group_turns="every:2", max_turns=5
+    )
+    assert traj.metadata["grouped_turns"] == [0, 2, 4] and [len(g) for g in groups] == [3] * 3
+    assert [t.reward for t in traj.turns] == [0.0, 0.0, 0.0, 0.0, 7.0]  # 1+0+2+0+4 at the cap
+    assert traj.turns[-1].truncated and traj.metadata["stopped"] == "max_turns"
+    assert all(c.truncated for c in groups[-1])  # every fork saw the cap

@@ -395,9 +395,11 @@ class Trainer:
             self.log.write(row)
         if not self.cfg.quiet:
             kl = "" if row["kl_ref"] is None else f" kl {row['kl_ref']:.4f}"
+            # TL-GRPO's episodes follow the chosen candidate: an optimistic path, not the policy
+            ret = "chosen-path return" if self.cfg.algo == "tl-grpo" else "return"
             print(
                 f"[{self.cfg.algo}] step {self.step_count}/{self.cfg.steps} reward "
-                f"{row['turn_reward']:.3f} return {row['episode_return']:.3f} success "
+                f"{row['turn_reward']:.3f} {ret} {row['episode_return']:.3f} success "
                 f"{row['success']:.2f} loss {row['loss']:.4f}{kl} {row['tokens_per_s']:.0f} tok/s",
                 file=sys.stderr, flush=True,
             )  # fmt: skip
