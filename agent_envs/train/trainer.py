@@ -59,7 +59,6 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, *, model: Any = None, tokenizer: Any = None) -> None:
-        import gymnasium as gym
         import torch
 
         import agent_envs  # noqa: F401  (registers the ids)
@@ -103,7 +102,6 @@ class Trainer:
         )
         n_envs = cfg.groups_per_step * (1 if cfg.algo == "tl-grpo" else cfg.group_size)
         self.envs = [self.make_env(k) for k in range(n_envs)]
-        self._gym = gym
         self._sft_data: list[list[dict[str, str]]] | None = None
         self.step_count = 0
         self.log = RunLog(cfg.out_dir, resume=resuming) if cfg.out_dir else None
