@@ -80,9 +80,12 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
             "grpo-dense": ["--algo", "grpo", "--reward", "normalized-dense"],
             "rloo-dense": ["--algo", "rloo", "--reward", "normalized-dense"],
             "grpo-sparse": ["--algo", "grpo", "--reward", "success"],
+            "grpo-sft-0.25": ["--algo", "grpo", "--reward", "normalized-dense", "--sft-ratio", "0.25"],
             "grpo-sft-0.5": ["--algo", "grpo", "--reward", "normalized-dense", "--sft-ratio", "0.5"],
             "control": ["--algo", "grpo", "--reward", "normalized-dense", "--lr", "1e-12"],
         },
+        # at the CPU budget (2 steps) a 0.25 share rounds to 0 SFT steps
+        "gpu_only": ["grpo-sft-0.25"],
     },
     "alfworld": {
         "common": {
@@ -98,9 +101,12 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
         "runs": {
             "grpo-dense": ["--algo", "grpo", "--reward", "normalized-dense"],
             "grpo-sparse": ["--algo", "grpo", "--reward", "success"],
+            "grpo-sft-0.25": ["--algo", "grpo", "--reward", "normalized-dense", "--sft-ratio", "0.25"],
             "grpo-sft-0.5": ["--algo", "grpo", "--reward", "normalized-dense", "--sft-ratio", "0.5"],
             "control": ["--algo", "grpo", "--reward", "normalized-dense", "--lr", "1e-12"],
         },
+        # at the CPU budget (2 steps) a 0.25 share rounds to 0 SFT steps
+        "gpu_only": ["grpo-sft-0.25"],
     },
 }  # fmt: skip
 
@@ -114,7 +120,7 @@ def run_experiment(
     spec = EXPERIMENTS[name]
     labels = []
     for label, flags in spec["runs"].items():
-        if only and label not in only:
+        if (only and label not in only) or (scale == "cpu" and label in spec.get("gpu_only", ())):
             continue
         parser = argparse.ArgumentParser()
         add_arguments(parser)
