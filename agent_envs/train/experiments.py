@@ -108,6 +108,25 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
         # at the CPU budget (2 steps) a 0.25 share rounds to 0 SFT steps
         "gpu_only": ["grpo-sft-0.25"],
     },
+    # the SFT:RL split where a tiny model does learn on a CPU (the toy), as a yardstick
+    "sft-ratio-toy": {
+        "common": {
+            "cpu": ["--env", "Toy-GuessNumber-v0", "--env-kwargs", '{"high": 9, "max_turns": 4}',
+                    "--system-prompt", "Guess 1-9.", "--algo", "grpo", "--group-size", "8",
+                    "--max-new-tokens", "4", "--max-turns", "4", "--micro-batch-size", "8",
+                    "--steps", "16", "--eval-episodes", "32"],
+            "gpu": ["--env", "Toy-GuessNumber-v0", "--algo", "grpo", "--group-size", "8",
+                    "--max-new-tokens", "16", "--max-turns", "8", "--steps", "100",
+                    "--eval-episodes", "64"],
+        },
+        "runs": {
+            "sft-0": [],
+            "sft-0.25": ["--sft-ratio", "0.25"],
+            "sft-0.5": ["--sft-ratio", "0.5"],
+            "sft-1": ["--sft-ratio", "1.0"],
+            "control": ["--lr", "1e-12"],
+        },
+    },
 }  # fmt: skip
 
 
