@@ -135,3 +135,20 @@ def test_turn_level_episode_groups_selected_turns_and_pays_at_the_cap():
     assert [t.reward for t in traj.turns] == [0.0, 0.0, 0.0, 0.0, 7.0]  # 1+0+2+0+4 at the cap
     assert traj.turns[-1].truncated and traj.metadata["stopped"] == "max_turns"
     assert all(c.truncated for c in groups[-1])  # every fork saw the cap
+
+
+def test_fork_of_a_recorded_stack_neither_writes_nor_closes_the_file(tmp_path):
+    from agent_envs.wrappers import RecordTrajectories, read_recorded_episodes
+
+    path = tmp_path / "episodes.jsonl"
+    env = BestTurnReward(RecordTrajectories(ScriptedScoreEnv(SCORES), path))
+    env.reset(seed=0)
+    env.step("x")
+    twin = fork_env(env)
+    twin.step("y")
+    twin.close()
+    for _ in range(7):
+        env.step("x")
+    env.close()
+    (episode,) = read_recorded_episodes(path)
+    assert len(episode["turns"]) == 8 and episode["complete"]
