@@ -103,6 +103,7 @@ class Trainer:
         n_envs = cfg.groups_per_step * (1 if cfg.algo == "tl-grpo" else cfg.group_size)
         self.envs = [self.make_env(k) for k in range(n_envs)]
         self._sft_data: list[list[dict[str, str]]] | None = None
+        self._evaluations = 0
         self.step_count = 0
         self.log = RunLog(cfg.out_dir, resume=resuming) if cfg.out_dir else None
         if resuming:
@@ -157,7 +158,8 @@ class Trainer:
         """Success, best score and native return of the current policy, with 95 % intervals.
 
         Held-out tasks: their own seed stream, the same before and after training and
-        disjoint in practice from the training seeds (both are drawn from 2^31 values).
+        disjoint in practice from the training seeds (both are drawn from 2^31 values);
+        each call samples the replies afresh (a seed of its own per call).
         Replies are sampled at the run's temperature; the return is the env's *native*
         return whatever ``--reward`` trains on, so runs with different schemes compare.
         """
@@ -168,9 +170,12 @@ class Trainer:
         envs = [self.make_env(k, reward="native", evaluation=True) for k in range(episodes)]
         self.model.eval()
         devices = [self.device] if self.device.type == "cuda" else []
-        # its own sampling randomness: evaluating never shifts the training run's
+        # Its own sampling randomness: evaluating never shifts the training run's. Each
+        # evaluation of this trainer draws fresh samples on the same tasks, so an lr~0
+        # control's before/after difference measures the evaluation's own noise.
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(cfg.seed + 7919 * seed_stream)
+            torch.manual_seed(cfg.seed + 7919 * seed_stream + 104729 * self._evaluations)
+            self._evaluations += 1
             try:
                 played = play_groups(
                     envs,
