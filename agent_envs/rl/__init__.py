@@ -24,10 +24,11 @@ from agent_envs.rl.shaping import (
     code_similarity,
     code_tokens,
     densify_failed_rewards,
+    replies_code,
     shape_group_rewards,
     trajectory_code,
 )
-from agent_envs.rl.stepper import EpisodeStepper, observation_text
+from agent_envs.rl.stepper import EpisodeStepper, observation_text, settle_turn_rewards
 from agent_envs.rl.trajectory import Trajectory, Turn, read_jsonl, write_jsonl
 
 __all__ = [
@@ -54,6 +55,8 @@ __all__ = [
     "code_similarity",
     "code_tokens",
     "densify_failed_rewards",
+    "replies_code",
+    "settle_turn_rewards",
     "shape_group_rewards",
     "trajectory_code",
     "Trajectory",
