@@ -17,7 +17,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("agent_envs.bench.cli", "run policies on an id; write a summary table and plots"),
     "train": (
         "agent_envs.train.command",
-        "train an LLM policy on an id (GRPO, TL-GRPO, GTPO, RLOO, PPO)",
+        "train an LLM policy on an id (GRPO, TL-GRPO, GTPO, RLOO, PPO, GiGPO)",
+    ),
+    "sft": (
+        "agent_envs.train.sft_command",
+        "expert episodes -> chat JSONL -> supervised fine-tuning (agent tokens only)",
     ),
 }
 

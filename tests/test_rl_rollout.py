@@ -59,7 +59,8 @@ def test_run_episode_plays_to_the_end_and_exports_messages():
 
 def test_run_episode_max_turns_and_truncated_history():
     traj = run_episode(GuessNumberEnv(), lambda m: "1", seed=0, max_turns=2)
-    assert len(traj.turns) == 2 and traj.metadata["stopped"] == "max_turns" and not traj.done
+    assert len(traj.turns) == 2 and traj.metadata["stopped"] == "max_turns" and traj.done
+    assert traj.turns[-1].truncated and not traj.turns[-1].terminated
     seen = []
     run_episode(
         ChatMessages(GuessNumberEnv(max_turns=4), max_turns=1),

@@ -52,9 +52,13 @@ def test_smollm2_trains_a_step_of_each_algorithm(smollm2, algo):
             "<|im_start|>system\nGuess a number from 1 to 9.<|im_end|>\n<|im_start|>user\n"
         )
     for e in episodes:  # one generation prompt per reply, plus one if the episode goes on
+        # (or, for PPO, after a truncation: where V(s_T) is read for the GAE bootstrap)
+        bootstrap = algo == "ppo" and not e.terminated
         assert tok.decode(e.conv.ids).count("<|im_start|>assistant\n") == len(e.replies) + (
-            not e.done
+            not e.done or bootstrap
         )
+        if bootstrap and e.bootstrap_pos is not None:
+            assert e.bootstrap_pos == len(e.conv.ids) - 1
     weights = model.get_input_embeddings().weight
     before = weights.detach().clone()
     stats = trainer.update(samples)

@@ -11,7 +11,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agent_envs.rl.stepper import EpisodeStepper, observation_text
+from agent_envs.rl.forking import end_after_next_step, fork_env
+from agent_envs.rl.stepper import EpisodeStepper, observation_text, settle_turn_rewards
 from agent_envs.rl.trajectory import Trajectory, Turn
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "sample_turn_group",
     "choose_candidate",
     "run_turn_level_episode",
+    "turn_is_grouped",
 ]
 
 #: A policy: the chat so far (OpenAI-style messages) -> the agent's whole reply.
@@ -40,8 +42,9 @@ def run_episode(
 
     The policy gets the chat so far: the observation itself when the env is wrapped in
     :class:`~agent_envs.wrappers.ChatMessages` (so its history truncation applies),
-    otherwise the full history built here. ``max_turns`` stops early (the trajectory's
-    ``metadata["stopped"]`` is then ``"max_turns"``). Each turn keeps the messages the
+    otherwise the full history built here. ``max_turns`` ends the episode through the env
+    (the last allowed step is reported truncated to the wrappers, so pending rewards are
+    paid; the trajectory's ``metadata["stopped"]`` is then ``"max_turns"``). Each turn keeps the messages the
     policy saw in ``Turn.prompt``.
 
     Example:
@@ -77,8 +80,8 @@ def run_group(
 class TurnCandidate:
     """One of G replies sampled from the same turn state, played in its own forked env.
 
-    ``env`` is the fork *after* the step (an unwrapped environment): continue the episode
-    in it, or :meth:`close` it.
+    ``env`` is the fork *after* the step (the whole wrapper stack, forked by
+    :func:`~agent_envs.rl.fork_env`): continue the episode in it, or :meth:`close` it.
     """
 
     env: Any
@@ -100,14 +103,21 @@ class TurnCandidate:
 
 
 def sample_turn_group(
-    env: gym.Env, policy: Policy, messages: list[dict[str, str]], group_size: int
+    env: gym.Env,
+    policy: Policy,
+    messages: list[dict[str, str]],
+    group_size: int,
+    *,
+    last_turn: bool = False,
 ) -> list[TurnCandidate]:
     """Sample ``group_size`` replies to ``messages`` and play each in a fork of ``env``.
 
-    Every candidate starts from ``env.unwrapped.fork()``: the same task, history and random
-    state; ``env`` itself is not stepped. The forks are bare environments, so rewards are
-    the env's native turn rewards (compute other schemes from ``info``, e.g. ``score``).
-    This is the group of TL-GRPO (:func:`~agent_envs.rl.advantages.tl_grpo_advantages`).
+    Every candidate starts from :func:`~agent_envs.rl.fork_env` of ``env``: the whole
+    wrapper stack with its state on a fork of the base env (same task, history and random
+    state), so rewards are those of ``env``'s reward scheme; ``env`` itself is not stepped.
+    ``last_turn=True`` ends the episode through each fork (a driver's turn cap: the
+    wrappers see truncation and pay what they hold). This is the group of TL-GRPO
+    (:func:`~agent_envs.rl.advantages.tl_grpo_advantages`).
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -126,8 +136,11 @@ def sample_turn_group(
     candidates = []
     for _ in range(group_size):
         action = policy(copy.deepcopy(messages))
-        twin = base.fork()
+        twin = fork_env(env)
+        if last_turn:
+            end_after_next_step(twin)
         observation, reward, terminated, truncated, info = twin.step(action)
+        truncated = bool(truncated) or (last_turn and not terminated)
         candidates.append(
             TurnCandidate(
                 env=twin,
@@ -181,6 +194,32 @@ def choose_candidate(
     return candidates[chosen]
 
 
+def turn_is_grouped(turn: int, group_turns: str = "all") -> bool:
+    """Whether turn ``turn`` (0-based) samples a group under the rule ``group_turns``.
+
+    ``"all"``: every turn; ``"first:K"``: turns 0..K-1; ``"every:K"``: turns 0, K, 2K, ...
+    (the other turns sample a single reply and carry no turn-level group).
+
+    Example:
+        >>> [turn_is_grouped(t, "first:2") for t in range(4)]
+        [True, True, False, False]
+        >>> [turn_is_grouped(t, "every:2") for t in range(4)]
+        [True, False, True, False]
+        >>> turn_is_grouped(0, "some")
+        Traceback (most recent call last):
+        ...
+        ValueError: group_turns must be 'all', 'first:K' or 'every:K' (K >= 1), got 'some'
+    """
+    if group_turns == "all":
+        return True
+    kind, _, k = group_turns.partition(":") if isinstance(group_turns, str) else ("", "", "")
+    if kind in ("first", "every") and k.isdigit() and int(k) >= 1:
+        return turn < int(k) if kind == "first" else turn % int(k) == 0
+    raise ValueError(
+        f"group_turns must be 'all', 'first:K' or 'every:K' (K >= 1), got {group_turns!r}"
+    )
+
+
 def run_turn_level_episode(
     env: gym.Env,
     policy: Policy,
@@ -188,16 +227,21 @@ def run_turn_level_episode(
     seed: int | None = None,
     group_size: int,
     choose: str = "best",
+    group_turns: str = "all",
     max_turns: int | None = None,
     rng: np.random.Generator | None = None,
 ) -> tuple[Trajectory, list[list[TurnCandidate]]]:
-    """Play an episode where every turn samples a group of candidates and continues with one.
+    """Play an episode where turns sample a group of candidates and continue with one.
 
-    At each turn: :func:`sample_turn_group` from the current state, record the group, and
-    continue in the chosen member's fork (:func:`choose_candidate`). Returns the chosen
-    path as a :class:`Trajectory` and the groups (their forks are closed; the data stays),
-    ready for :func:`~agent_envs.rl.advantages.tl_grpo_advantages` per group. ``env`` is
-    only reset, never stepped. ``rng`` drives ``choose="random"`` (seeded from ``seed``
+    At each turn that :func:`turn_is_grouped` selects: :func:`sample_turn_group` from the
+    current state, record the group, and continue in the chosen member's fork
+    (:func:`choose_candidate`: ``best``, ``random`` or ``first``); the other turns play a
+    single reply. Returns the chosen path as a :class:`Trajectory` (its
+    ``metadata["grouped_turns"]`` lists the turns that sampled a group) and the groups
+    (their forks are closed; the data stays), ready for
+    :func:`~agent_envs.rl.advantages.tl_grpo_advantages` per group. ``env`` is only
+    reset, never stepped; the forks carry its whole wrapper stack, and ``max_turns`` ends
+    the episode through them. ``rng`` drives ``choose="random"`` (seeded from ``seed``
     when not given).
 
     Example:
@@ -214,14 +258,22 @@ def run_turn_level_episode(
     env_id, version = _env_id(env)
     system = info.get("system_prompt") if isinstance(info, dict) else None
     traj = Trajectory(env_id, seed, system, observation_text(observation), env_version=version)
-    traj.metadata.update(group_size=group_size, choose=choose)
+    turn_is_grouped(0, group_turns)  # validate before playing
+    traj.metadata.update(group_size=group_size, choose=choose, group_turns=group_turns)
+    traj.metadata["grouped_turns"] = []
     groups: list[list[TurnCandidate]] = []
     current: Any = env
     try:
         while max_turns is None or len(traj.turns) < max_turns:
             prompt = traj.to_messages()
-            group = sample_turn_group(current, policy, prompt, group_size)
-            groups.append(group)
+            turn = len(traj.turns)
+            last = max_turns is not None and turn + 1 >= max_turns
+            grouped = turn_is_grouped(turn, group_turns)
+            size = group_size if grouped else 1
+            group = sample_turn_group(current, policy, prompt, size, last_turn=last)
+            if grouped:
+                groups.append(group)
+                traj.metadata["grouped_turns"].append(turn)
             chosen = choose_candidate(group, choose, rng=rng)
             if current is not env:
                 current.close()
@@ -238,9 +290,12 @@ def run_turn_level_episode(
                 )
             )
             if chosen.done:
+                if last and not chosen.terminated:
+                    traj.metadata["stopped"] = "max_turns"
                 break
         else:
             traj.metadata["stopped"] = "max_turns"
+        settle_turn_rewards(traj)
     finally:
         if current is not env:
             current.close()

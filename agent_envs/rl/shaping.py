@@ -34,6 +34,7 @@ __all__ = [
     "code_tokens",
     "code_similarity",
     "trajectory_code",
+    "replies_code",
     "densify_failed_rewards",
     "shape_group_rewards",
 ]
@@ -103,8 +104,29 @@ def trajectory_code(
         >>> trajectory_code(t)
         'print(2)\\n'
     """
+    return replies_code(trajectory.actions, languages=languages, fallback_to_text=fallback_to_text)
+
+
+def replies_code(
+    replies: Sequence[str],
+    *,
+    languages: tuple[str, ...] | None = None,
+    fallback_to_text: bool = False,
+) -> str:
+    """The fenced code blocks of ``replies``, joined: the one rule every GTPO caller uses.
+
+    A reply without a code block contributes nothing, or its whole text with
+    ``fallback_to_text=True``. :func:`trajectory_code` and the trainer's
+    ``--similarity-coef`` both go through here, so they shape alike.
+
+    Example:
+        >>> replies_code(["```python\\nx = 1\\n```", "no code"])
+        'x = 1\\n'
+        >>> replies_code(["```python\\nx = 1\\n```", "no code"], fallback_to_text=True)
+        'x = 1\\n\\nno code'
+    """
     parts = []
-    for action in trajectory.actions:
+    for action in replies:
         blocks = extract_code_blocks(action, languages)
         parts.extend(blocks if blocks else ([action] if fallback_to_text else []))
     return "\n".join(parts)

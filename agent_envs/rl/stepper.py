@@ -13,9 +13,10 @@ from typing import Any
 
 import gymnasium as gym
 
+from agent_envs.rl.forking import end_after_next_step
 from agent_envs.rl.trajectory import Trajectory, Turn
 
-__all__ = ["EpisodeStepper", "observation_text"]
+__all__ = ["EpisodeStepper", "observation_text", "settle_turn_rewards"]
 
 
 def _is_chat(observation: Any) -> bool:
@@ -36,6 +37,32 @@ def observation_text(observation: Any) -> str:
     return observation if isinstance(observation, str) else repr(observation)
 
 
+def settle_turn_rewards(traj: Trajectory) -> bool:
+    """Write the last turn's ``info["episode_rewards"]`` onto the turns, if it fits.
+
+    A reward wrapper that can settle the turn rewards only at the end of an episode
+    (:class:`~agent_envs.wrappers.NormalizedDenseReward`) puts one reward per turn there;
+    each turn keeps the reward it was paid in ``info["step_reward"]``. Returns whether
+    the rewards were replaced.
+
+    Example:
+        >>> traj = Trajectory("x", 0, None, "task")
+        >>> traj.turns = [Turn("o1", "a", 0.5, {}), Turn("o2", "b", 0.5, {"episode_rewards": [1.0, 0.0]})]
+        >>> settle_turn_rewards(traj), [t.reward for t in traj.turns]
+        (True, [1.0, 0.0])
+    """
+    if not traj.turns:
+        return False
+    settled = traj.turns[-1].info.get("episode_rewards")
+    if not isinstance(settled, (list, tuple)) or len(settled) != len(traj.turns):
+        return False
+    for turn, reward in zip(traj.turns, settled, strict=True):
+        turn.info = dict(turn.info)
+        turn.info.setdefault("step_reward", turn.reward)
+        turn.reward = float(reward)
+    return True
+
+
 class EpisodeStepper:
     """Play one episode of ``env`` a turn at a time, building its :class:`Trajectory`.
 
@@ -44,6 +71,14 @@ class EpisodeStepper:
     :class:`~agent_envs.wrappers.ChatMessages`); :meth:`step` plays one reply and returns
     the next prompt. The turns, prompts and metadata match
     :func:`agent_envs.rl.run_episode` exactly.
+
+    ``max_turns`` ends the episode *through* the env: before the last allowed turn the
+    stepper calls :func:`~agent_envs.rl.end_after_next_step`, so the reward wrappers see
+    that step as truncated and pay what they still hold; that turn is recorded with
+    ``truncated=True`` and ``metadata["stopped"] = "max_turns"``. When the last step's
+    ``info`` carries ``episode_rewards`` (one settled reward per turn, as
+    :class:`~agent_envs.wrappers.NormalizedDenseReward` gives), the turns' rewards are
+    replaced by it (the step rewards stay in ``info["step_reward"]``).
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -114,7 +149,12 @@ class EpisodeStepper:
         if self._finished:
             raise RuntimeError("the episode is over; call reset()")
         prompt = self.prompt
+        capped = self.max_turns is not None and len(traj.turns) + 1 >= self.max_turns
+        if capped:
+            end_after_next_step(self.env)
         observation, reward, terminated, truncated, info = self.env.step(action)
+        if capped and not terminated:
+            truncated = True  # the driver's cap, seen by the wrappers as truncation
         traj.turns.append(
             Turn(
                 action=action if isinstance(action, str) else repr(action),
@@ -128,6 +168,10 @@ class EpisodeStepper:
         )
         self._observation = observation
         self._finished = bool(terminated or truncated)
+        if self._finished:
+            settle_turn_rewards(traj)
+        if capped and not terminated:
+            traj.metadata["stopped"] = "max_turns"
         self._check_budget()
         return self.prompt
 

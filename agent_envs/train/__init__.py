@@ -1,4 +1,4 @@
-"""The reference trainer: GRPO, TL-GRPO, GTPO, RLOO and PPO for LLM policies on any id.
+"""The reference trainer: GRPO, TL-GRPO, GTPO, RLOO, PPO and GiGPO for LLM policies on any id.
 
 Needs the ``train`` extra (torch, transformers); importing this package does not import
 torch, which loads when a trainer or policy is built. See ``docs/train/``.
@@ -6,7 +6,7 @@ torch, which loads when a trainer or policy is built. See ``docs/train/``.
 Example:
     >>> from agent_envs.train import ALGORITHMS, TrainConfig
     >>> sorted(ALGORITHMS)
-    ['grpo', 'gtpo', 'ppo', 'rloo', 'tl-grpo']
+    ['gigpo', 'grpo', 'gtpo', 'ppo', 'rloo', 'tl-grpo']
 """
 
 from agent_envs.train.chat import ChatFormat, Conversation

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from agent_envs.core import extract_code_blocks
 from agent_envs.rl.advantages import (
     gae_advantages,
     grpo_advantages,
@@ -16,7 +15,8 @@ from agent_envs.rl.advantages import (
     rloo_advantages,
     tl_grpo_advantages,
 )
-from agent_envs.rl.shaping import densify_failed_rewards
+from agent_envs.rl.gigpo import gigpo_advantages
+from agent_envs.rl.shaping import densify_failed_rewards, replies_code
 
 __all__ = ["turn_advantages", "token_advantages", "similarity_shaped_rewards"]
 
@@ -30,6 +30,9 @@ def turn_advantages(
     lam: float = 0.95,
     scale: bool = True,
     values: Sequence[Sequence[float]] | None = None,
+    last_values: Sequence[float] | None = None,
+    states: Sequence[Sequence[Any]] | None = None,
+    omega: float = 1.0,
 ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
     """Advantage of every turn of every sample; PPO also returns the value targets.
 
@@ -38,6 +41,10 @@ def turn_advantages(
     * ``tl-grpo``: samples are single-turn candidates grouped by turn state.
     * ``gtpo``: discounted return-to-go of each turn, normalized per turn in the group.
     * ``ppo``: GAE over turns from ``values`` (one per turn), then whitened over the batch.
+      ``last_values[i]`` is ``V(s_T)`` after sample ``i``: 0 for a terminated episode, the
+      critic's estimate for one that was truncated (by the env or cut by the trainer).
+    * ``gigpo``: GRPO episode advantages plus ``omega`` times the step-level advantages of
+      turns whose observation (``states``) is identical within the group.
 
     Example:
         >>> adv, _ = turn_advantages("grpo", [[0.0, 1.0], [0.0, 0.0]], [0, 0])
@@ -52,9 +59,10 @@ def turn_advantages(
     if algo == "ppo":
         if values is None:
             raise ValueError("ppo needs one value per turn")
+        boot = [0.0] * n if last_values is None else list(last_values)
         results = [
-            gae_advantages(r, v, gamma=gamma, lam=lam)
-            for r, v in zip(turn_rewards, values, strict=True)
+            gae_advantages(r, v, gamma=gamma, lam=lam, last_value=b)
+            for r, v, b in zip(turn_rewards, values, boot, strict=True)
         ]
         flat = np.concatenate([a for a, _ in results]) if n else np.zeros(0)
         mean, std = (flat.mean(), flat.std()) if flat.size else (0.0, 1.0)
@@ -64,6 +72,17 @@ def turn_advantages(
     for i, g in enumerate(groups):
         members[g].append(i)
     for idx in members.values():
+        if algo == "gigpo":
+            if states is None:
+                raise ValueError("gigpo needs the observation of every turn (states)")
+            group_adv = gigpo_advantages(
+                [turn_rewards[i] for i in idx],
+                [list(states[i])[: len(turn_rewards[i])] for i in idx],
+                gamma=gamma, omega=omega, scale=scale,
+            )  # fmt: skip
+            for i, a in zip(idx, group_adv, strict=True):
+                out[i] = np.asarray(a, dtype=float)
+            continue
         if algo == "gtpo":
             for i, a in zip(
                 idx, gtpo_advantages([turn_rewards[i] for i in idx], gamma=gamma), strict=True
@@ -104,13 +123,16 @@ def similarity_shaped_rewards(
 ) -> list[list[float]]:
     """GTPO shaping: a failed episode earns ``weight * similarity`` to its group's successes.
 
-    The code of an episode is the fenced code blocks of its replies (the replies' whole
-    text where there are none); the bonus, from
+    Only episodes that failed (``success`` False) are shaped, whatever their reward. The
+    code of an episode is the fenced code blocks of its replies
+    (:func:`agent_envs.rl.shaping.replies_code`, the rule ``shape_group_rewards`` uses:
+    replies without a block contribute nothing); the bonus, from
     :func:`agent_envs.rl.shaping.densify_failed_rewards`, is added to the failed
     episode's last turn, so discounted returns carry it back to earlier turns.
 
     Example:
-        >>> similarity_shaped_rewards([[1.0], [0.0], [0.0]], [["x = f(1)"], ["x = f(1)"], ["9"]],
+        >>> code = ["```python\\nx = f(1)\\n```"]
+        >>> similarity_shaped_rewards([[1.0], [0.0], [0.0]], [code, code, ["9"]],
         ...                           [True, False, False], [0, 0, 0], weight=0.5)
         [[1.0], [0.5], [0.0]]
     """
@@ -119,8 +141,7 @@ def similarity_shaped_rewards(
     for i, g in enumerate(groups):
         members[g].append(i)
     for idx in members.values():
-        codes = ["\n".join(b for text in replies[i] for b in extract_code_blocks(text) or [text])
-                 for i in idx]  # fmt: skip
+        codes = [replies_code(replies[i]) for i in idx]
         bonus = densify_failed_rewards(
             [0.0] * len(idx), codes, [bool(successes[i]) for i in idx], weight=weight
         )

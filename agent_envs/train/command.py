@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from agent_envs.train.config import ALGORITHMS, TrainConfig
+from agent_envs.core.jsonable import to_jsonable
+from agent_envs.train.config import ALGORITHMS, CONTINUATIONS, TrainConfig
+from agent_envs.wrappers.reward_schemes import REWARD_SCHEMES
 
 __all__ = ["add_arguments", "run", "config_from_args"]
 
@@ -46,6 +48,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-turns", type=int, default=d.max_turns, help="turn cap per episode")
     add("--temperature", type=float, default=d.temperature)
     add("--system-prompt", default=None, help="replace the environment's system prompt")
+    add("--reward", default=d.reward, choices=list(REWARD_SCHEMES),
+        help="reward scheme (agent_envs.wrappers), the same for every algo (default native)")  # fmt: skip
+    add("--reward-kwargs", default="{}", help="JSON keywords of the scheme, e.g. '{\"k\": 3}'")
+    add("--group-turns", default=d.group_turns,
+        help="tl-grpo: turns that sample a group: all, first:K or every:K")  # fmt: skip
+    add("--choose", default=d.choose, choices=list(CONTINUATIONS),
+        help="tl-grpo: candidate the episode continues from")  # fmt: skip
+    add("--omega", type=float, default=d.omega, help="gigpo: weight of step-level advantages")
+    add("--sft-ratio", type=float, default=d.sft_ratio,
+        help="share of --steps spent first on SFT on expert episodes (0: none)")  # fmt: skip
+    add("--sft-steps", type=int, default=None, help="SFT steps (instead of --sft-ratio)")
+    add("--sft-data", default=None, help="chat JSONL of expert episodes (default: play the expert)")
+    add("--sft-lr", type=float, default=None, help="learning rate of the SFT steps (default --lr)")
     add("--lr", type=float, default=d.lr, help="AdamW learning rate")
     add("--weight-decay", type=float, default=d.weight_decay)
     add("--epochs", type=int, default=d.epochs, help="update passes over each step's batch")
@@ -63,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--lam", type=float, default=d.lam, help="GAE lambda (ppo)")
     add("--vf-coef", type=float, default=d.vf_coef, help="value loss weight (ppo)")
     add("--similarity-coef", type=float, default=d.similarity_coef,
-        help="gtpo: weight of code-similarity shaping of zero-reward turns (0: off)")  # fmt: skip
+        help="gtpo: bonus weight*similarity of a FAILED episode's code to its group's successes, added to its last turn (0: off)")  # fmt: skip
     add("--seed", type=int, default=d.seed)
     add("--device", default=d.device, help="auto (cuda if available), cpu, cuda, cuda:N")
     add("--dtype", default=d.dtype, choices=["auto", "float32", "bfloat16"],
@@ -76,7 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="checkpoint every N steps (0: at the end)",
     )
     add("--resume", action="store_true", help="continue from OUT/checkpoint")
-    add("--eval-episodes", type=int, default=0, help="evaluate before and after training")
+    add("--eval-episodes", type=int, default=d.eval_episodes,
+        help="held-out episodes evaluated before and after training (0: skip)")  # fmt: skip
+    add("--eval-env-kwargs", default="{}",
+        help='JSON keywords added for evaluation envs, e.g. \'{"split": "valid"}\'')  # fmt: skip
     add("--quiet", action="store_true", help="no per-step progress lines")
 
 
@@ -88,6 +106,25 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise ValueError(f"--env-kwargs is not JSON: {err}") from None
     if not isinstance(env_kwargs, dict):
         raise ValueError("--env-kwargs must be a JSON object")
+    try:
+        reward_kwargs = json.loads(getattr(args, "reward_kwargs", "{}"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--reward-kwargs is not JSON: {err}") from None
+    if not isinstance(reward_kwargs, dict):
+        raise ValueError("--reward-kwargs must be a JSON object")
+    try:
+        eval_env_kwargs = json.loads(getattr(args, "eval_env_kwargs", "{}"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--eval-env-kwargs is not JSON: {err}") from None
+    if not isinstance(eval_env_kwargs, dict):
+        raise ValueError("--eval-env-kwargs must be a JSON object")
+    sft_ratio = args.sft_ratio
+    if args.sft_steps is not None:
+        if args.sft_ratio:
+            raise ValueError("give --sft-ratio or --sft-steps, not both")
+        if not 0 <= args.sft_steps < max(args.steps, 1):
+            raise ValueError(f"--sft-steps must be in [0, --steps), got {args.sft_steps}")
+        sft_ratio = args.sft_steps / args.steps if args.steps else 0.0
     config = TrainConfig(
         env_id=args.env, env_kwargs=env_kwargs, model=args.model, algo=args.algo,
         steps=args.steps, group_size=args.group_size, groups_per_step=args.groups_per_step,
@@ -100,6 +137,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         similarity_coef=args.similarity_coef, seed=args.seed, device=args.device,
         cpu_threads=args.cpu_threads, dtype=args.dtype, out_dir=args.out,
         save_every=args.save_every, resume=args.resume, quiet=args.quiet,
+        reward=args.reward, reward_kwargs=reward_kwargs, group_turns=args.group_turns,
+        choose=args.choose, omega=args.omega, sft_ratio=sft_ratio, sft_data=args.sft_data,
+        sft_lr=args.sft_lr, eval_episodes=args.eval_episodes, eval_env_kwargs=eval_env_kwargs,
     )  # fmt: skip
     config.validate()
     return config
@@ -112,20 +152,29 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"agent-envs train: {err}", file=sys.stderr)
         return 2
+    from agent_envs.train.evaluation import format_evaluation
     from agent_envs.train.trainer import Trainer
 
     start = time.perf_counter()
-    trainer = Trainer(config)
+    try:
+        trainer = Trainer(config)
+    except (ValueError, TypeError) as err:  # e.g. --reward-kwargs the wrapper rejects
+        print(f"agent-envs train: {err}", file=sys.stderr)
+        return 2
     summary: dict = {"config": config.to_dict(), "start_step": trainer.step_count}
-    if args.eval_episodes:
-        summary["before"] = trainer.evaluate(args.eval_episodes)
+    n_eval = config.eval_episodes
+    if n_eval:
+        summary["before"] = trainer.evaluate()
+        print(format_evaluation("eval before", summary["before"]), file=sys.stderr, flush=True)
     try:
         trainer.train()
     finally:
         trainer.close()
-    if args.eval_episodes:
-        summary["after"] = trainer.evaluate(args.eval_episodes)
+    if n_eval:
+        summary["after"] = trainer.evaluate()
+        print(format_evaluation("eval after ", summary["after"]), file=sys.stderr, flush=True)
     summary["steps"], summary["seconds"] = trainer.step_count, time.perf_counter() - start
+    summary = to_jsonable(summary)  # NaN (no valid turn, no best score) -> null
     text = json.dumps({k: v for k, v in summary.items() if k != "config"})
     print(text)
     if config.out_dir:

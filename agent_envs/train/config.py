@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ALGORITHMS", "TrainConfig"]
+__all__ = ["ALGORITHMS", "CONTINUATIONS", "TrainConfig"]
 
 #: The ``--algo`` keywords and what they optimize.
 ALGORITHMS: dict[str, str] = {
@@ -15,7 +15,11 @@ ALGORITHMS: dict[str, str] = {
     "gtpo": "discounted per-turn returns, normalized per turn across the group",
     "rloo": "episode return minus the leave-one-out mean of the group",
     "ppo": "GAE over turns with a value head on the policy's last hidden state",
+    "gigpo": "GRPO episode advantages plus step groups of identical observations (GiGPO)",
 }
+
+#: ``--choose``: which turn-level candidate the episode continues from.
+CONTINUATIONS: tuple[str, ...] = ("best", "random", "first")
 
 
 @dataclass
@@ -33,7 +37,7 @@ class TrainConfig:
         >>> TrainConfig(algo="dpo").validate()
         Traceback (most recent call last):
         ...
-        ValueError: algo must be one of grpo, tl-grpo, gtpo, rloo, ppo; got 'dpo'
+        ValueError: algo must be one of grpo, tl-grpo, gtpo, rloo, ppo, gigpo; got 'dpo'
     """
 
     env_id: str = "Toy-GuessNumber-v0"
@@ -48,6 +52,12 @@ class TrainConfig:
     max_turns: int = 16
     temperature: float = 1.0
     system_prompt: str | None = None  # None: the environment's info["system_prompt"]
+    # reward scheme (agent_envs.wrappers.REWARD_SCHEMES) and its keywords
+    reward: str = "native"
+    reward_kwargs: dict[str, Any] = field(default_factory=dict)
+    # turn-level groups (tl-grpo): which turns sample a group, which candidate continues
+    group_turns: str = "all"
+    choose: str = "best"
     # optimization
     lr: float = 1e-5
     weight_decay: float = 0.0
@@ -63,6 +73,15 @@ class TrainConfig:
     vf_coef: float = 0.5
     # gtpo similarity shaping weight (0 = off); see docs/train/gtpo.md
     similarity_coef: float = 0.0
+    # gigpo: weight of the step-level (same-observation) advantage
+    omega: float = 1.0
+    # supervised warm start on expert episodes: a share of the step budget, before RL
+    sft_ratio: float = 0.0
+    sft_data: str | None = None  # chat JSONL (agent-envs sft --export); None: play the expert
+    sft_lr: float | None = None  # None: lr
+    # held-out evaluation before and after training (0: off)
+    eval_episodes: int = 16
+    eval_env_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {"split": "test"}
     # bookkeeping
     seed: int = 0
     device: str = "auto"
@@ -102,10 +121,38 @@ class TrainConfig:
             raise ValueError(
                 f"cpu_threads must be a positive int or None, got {self.cpu_threads!r}"
             )
+        from agent_envs.rl.rollout import turn_is_grouped
+        from agent_envs.wrappers import REWARD_SCHEMES
+
+        if self.reward not in REWARD_SCHEMES:
+            raise ValueError(
+                f"reward must be one of {', '.join(REWARD_SCHEMES)}; got {self.reward!r}"
+            )
+        if not isinstance(self.reward_kwargs, dict):
+            raise ValueError(f"reward_kwargs must be a dict, got {self.reward_kwargs!r}")
+        turn_is_grouped(0, self.group_turns)
+        if self.choose not in CONTINUATIONS:
+            raise ValueError(f"choose must be one of {CONTINUATIONS}, got {self.choose!r}")
+        if not 0.0 <= self.sft_ratio <= 1.0:
+            raise ValueError(f"sft_ratio must be in [0, 1], got {self.sft_ratio!r}")
+        if not isinstance(self.eval_episodes, int) or self.eval_episodes < 0:
+            raise ValueError(f"eval_episodes must be an int >= 0, got {self.eval_episodes!r}")
+        if not self.omega >= 0 or (self.sft_lr is not None and not self.sft_lr > 0):
+            raise ValueError(f"omega must be >= 0 and sft_lr > 0, got {self.omega}, {self.sft_lr}")
         if self.similarity_coef > 0 and self.algo != "gtpo":
             raise ValueError("similarity_coef is a gtpo option; use --algo gtpo")
         if (self.save_every or self.resume) and not self.out_dir:
             raise ValueError("save_every and resume need out_dir")
+
+    @property
+    def sft_steps(self) -> int:
+        """Steps of the budget spent on supervised warm start: ``round(sft_ratio * steps)``.
+
+        Example:
+            >>> TrainConfig(steps=10, sft_ratio=0.3).sft_steps
+            3
+        """
+        return int(round(self.sft_ratio * self.steps))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy (written beside every checkpoint)."""

@@ -23,11 +23,20 @@ def pad_sequences(rows: Sequence[Sequence[float]], pad: float, dtype: Any) -> An
 
 
 def token_logprobs(
-    model: Any, ids: Any, attention: Any, *, autocast_dtype: Any = None, hidden: bool = False
+    model: Any,
+    ids: Any,
+    attention: Any,
+    *,
+    autocast_dtype: Any = None,
+    hidden: bool = False,
+    temperature: float = 1.0,
 ) -> tuple[Any, Any]:
     """``(logp, last_hidden)``: ``logp[:, i] = log p(ids[:, i+1] | ids[:, :i+1])`` in float32.
 
-    ``last_hidden`` (the final hidden states, for a value head) is None unless asked.
+    ``p`` is the distribution the sampler draws from: ``softmax(logits / temperature)``,
+    so at ``temperature != 1`` the ratios and KL terms of the loss refer to the policy
+    that actually produced the tokens. ``last_hidden`` (the final hidden states, for a
+    value head) is None unless asked.
 
     Example:
         >>> import torch
@@ -43,7 +52,9 @@ def token_logprobs(
 
     with torch.autocast(ids.device.type, autocast_dtype, enabled=autocast_dtype is not None):
         out = model(input_ids=ids, attention_mask=attention, output_hidden_states=hidden)
-    logits = out.logits[:, :-1].float()
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    logits = out.logits[:, :-1].float() / float(temperature)
     logp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
     return logp, (out.hidden_states[-1] if hidden else None)
 

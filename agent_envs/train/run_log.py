@@ -14,7 +14,8 @@ __all__ = ["LOG_COLUMNS", "RunLog", "plot_learning_curve"]
 LOG_COLUMNS: tuple[str, ...] = (
     "step", "turn_reward", "episode_return", "success", "loss", "pg_loss", "value_loss",
     "kl_ref", "kl_old", "clip_frac", "grad_norm", "agent_tokens", "tokens_per_s",
-    "sample_tokens_per_s", "seconds",
+    "sample_tokens_per_s", "seconds", "phase", "sft_nll", "return_low", "return_high",
+    "success_low", "success_high",
 )  # fmt: skip
 
 

@@ -16,8 +16,10 @@ from agent_envs.train.algorithms import (
     token_advantages,
     turn_advantages,
 )
+from agent_envs.train.chat import ChatFormat
 from agent_envs.train.checkpoint import CHECKPOINT_DIR, load_trainer_state, save_checkpoint
 from agent_envs.train.config import TrainConfig
+from agent_envs.train.evaluation import evaluation_summary
 from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
 from agent_envs.train.policy import load_policy, resolve_device
 from agent_envs.train.rollout import (
@@ -29,12 +31,23 @@ from agent_envs.train.rollout import (
     play_turn_groups,
 )
 from agent_envs.train.run_log import RunLog, plot_learning_curve
+from agent_envs.train.sft import (
+    collect_expert_episodes,
+    read_chat_jsonl,
+    sft_conversation,
+    sft_loss,
+)
 
 __all__ = ["Trainer"]
 
 
 class Trainer:
     """The reference trainer: one :meth:`step` = rollouts, advantages, ``epochs`` updates.
+
+    Every environment is ``gym.make(env_id, **env_kwargs)`` wrapped in the run's reward
+    scheme (:func:`agent_envs.wrappers.wrap_reward`), the same stack for every algorithm;
+    TL-GRPO forks that whole stack. The first ``config.sft_steps`` steps of the budget
+    are supervised steps on expert episodes (:meth:`sft_step`).
 
     Example:
         >>> cfg = TrainConfig(model="tiny", algo="grpo", group_size=2, max_new_tokens=3,
@@ -46,7 +59,6 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, *, model: Any = None, tokenizer: Any = None) -> None:
-        import gymnasium as gym
         import torch
 
         import agent_envs  # noqa: F401  (registers the ids)
@@ -89,7 +101,9 @@ class Trainer:
             autocast_dtype=self.autocast,
         )
         n_envs = cfg.groups_per_step * (1 if cfg.algo == "tl-grpo" else cfg.group_size)
-        self.envs = [gym.make(cfg.env_id, **cfg.env_kwargs) for _ in range(n_envs)]
+        self.envs = [self.make_env(k) for k in range(n_envs)]
+        self._sft_data: list[list[dict[str, str]]] | None = None
+        self._evaluations = 0
         self.step_count = 0
         self.log = RunLog(cfg.out_dir, resume=resuming) if cfg.out_dir else None
         if resuming:
@@ -99,6 +113,26 @@ class Trainer:
             if self.value_head is not None:
                 self.value_head.load_state_dict(state["value_head"])
             self.log.truncate(self.step_count)
+
+    def make_env(
+        self, member: int = 0, *, reward: str | None = None, evaluation: bool = False
+    ) -> Any:
+        """``gym.make`` of the run's id in reward scheme ``reward`` (default: the run's).
+
+        Each member gets its own dropout ``coin_seed`` so group members differ;
+        ``evaluation`` adds ``config.eval_env_kwargs`` (e.g. another data split).
+        """
+        import gymnasium as gym
+
+        from agent_envs.wrappers import wrap_reward
+
+        cfg = self.cfg
+        scheme = cfg.reward if reward is None else reward
+        kwargs = dict(cfg.reward_kwargs) if scheme == cfg.reward else {}
+        if scheme == "dropout":
+            kwargs.setdefault("coin_seed", member)
+        env_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs if evaluation else {})}
+        return wrap_reward(gym.make(cfg.env_id, **env_kwargs), scheme, **kwargs)
 
     # ------------------------------------------------------------------ rollouts
     def _seeds(self, step: int, n: int, stream: int = 0) -> list[int]:
@@ -114,32 +148,111 @@ class Trainer:
             group_size=cfg.group_size, max_turns=cfg.max_turns, system_prompt=cfg.system_prompt
         )
         if cfg.algo == "tl-grpo":
-            return play_turn_groups(self.envs, seeds, self.sampler, **kw)
-        episodes = play_groups(self.envs, seeds, self.sampler, **kw)
+            rng = np.random.default_rng([cfg.seed, 3, step])
+            return play_turn_groups(self.envs, seeds, self.sampler, group_turns=cfg.group_turns,
+                                    choose=cfg.choose, rng=rng, **kw)  # fmt: skip
+        episodes = play_groups(self.envs, seeds, self.sampler, bootstrap=cfg.algo == "ppo", **kw)
         return [e for e in episodes if e.turn_rewards], episodes
 
-    def evaluate(self, episodes: int = 16, *, seed_stream: int = 1) -> dict[str, float]:
-        """Mean turn reward, episode return and success of the current policy (sampled).
+    def evaluate(self, episodes: int | None = None, *, seed_stream: int = 1) -> dict[str, Any]:
+        """Success, best score and native return of the current policy, with 95 % intervals.
 
-        Evaluation tasks come from their own seed stream, so they are the same before and
-        after training and differ from the training tasks.
+        Held-out tasks: their own seed stream, the same before and after training and
+        disjoint in practice from the training seeds (both are drawn from 2^31 values);
+        each call samples the replies afresh (a seed of its own per call).
+        Replies are sampled at the run's temperature; the return is the env's *native*
+        return whatever ``--reward`` trains on, so runs with different schemes compare.
         """
-        import gymnasium as gym
-
         cfg = self.cfg
-        envs = [gym.make(cfg.env_id, **cfg.env_kwargs) for _ in range(episodes)]
+        episodes = cfg.eval_episodes if episodes is None else episodes
+        import torch
+
+        envs = [self.make_env(k, reward="native", evaluation=True) for k in range(episodes)]
         self.model.eval()
-        played = play_groups(
-            envs,
-            self._seeds(0, episodes, seed_stream),
-            self.sampler,
-            group_size=1,
-            max_turns=cfg.max_turns,
-            system_prompt=cfg.system_prompt,
-        )
-        for env in envs:
-            env.close()
-        return episode_stats(played)
+        devices = [self.device] if self.device.type == "cuda" else []
+        # Its own sampling randomness: evaluating never shifts the training run's. Each
+        # evaluation of this trainer draws fresh samples on the same tasks, so an lr~0
+        # control's before/after difference measures the evaluation's own noise.
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(cfg.seed + 7919 * seed_stream + 104729 * self._evaluations)
+            self._evaluations += 1
+            try:
+                played = play_groups(
+                    envs,
+                    self._seeds(0, episodes, seed_stream),
+                    self.sampler,
+                    group_size=1,
+                    max_turns=cfg.max_turns,
+                    system_prompt=cfg.system_prompt,
+                )
+            finally:
+                for env in envs:
+                    env.close()
+        return evaluation_summary(played)
+
+    # ------------------------------------------------------------------ supervised warm start
+    def expert_chats(self) -> list[list[dict[str, str]]]:
+        """The expert chats of the SFT phase: ``config.sft_data`` or the family's expert.
+
+        The expert plays tasks of its own seed stream (not the evaluation's), one per
+        sequence of the SFT steps.
+        """
+        if self._sft_data is None:
+            cfg = self.cfg
+            if cfg.sft_data:
+                self._sft_data = read_chat_jsonl(cfg.sft_data)
+            else:
+                n = max(1, cfg.sft_steps * cfg.groups_per_step * cfg.group_size)
+                episodes = collect_expert_episodes(
+                    cfg.env_id, self._seeds(0, n, 2), env_kwargs=cfg.env_kwargs,
+                    max_turns=cfg.max_turns,
+                )  # fmt: skip
+                self._sft_data = [t.to_messages(include_last_observation=False) for t in episodes]
+            if not self._sft_data:
+                raise ValueError(f"no expert episode for SFT on {self.cfg.env_id}")
+        return self._sft_data
+
+    def sft_step(self) -> dict[str, Any]:
+        """One supervised step: NLL of the agent tokens of a batch of expert chats."""
+        import torch
+
+        cfg, start = self.cfg, time.perf_counter()
+        chats = self.expert_chats()
+        size = cfg.groups_per_step * cfg.group_size
+        first = (self.step_count * size) % len(chats)
+        batch = [chats[(first + i) % len(chats)] for i in range(size)]
+        stop = min(self.sampler.stop_ids) if self.sampler.stop_ids else self.tokenizer.eos_token_id
+        fmt = ChatFormat(self.tokenizer)
+        convs = [sft_conversation(fmt, m, stop_id=stop, system_prompt=cfg.system_prompt)
+                 for m in batch]  # fmt: skip
+        convs = [c for c in convs if self.sampler.max_length is None
+                 or len(c.ids) <= self.sampler.max_length]  # fmt: skip
+        n_tokens = max(1, sum(sum(c.mask) for c in convs))
+        lr = cfg.sft_lr if cfg.sft_lr is not None else cfg.lr
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for i in range(0, len(convs), cfg.micro_batch_size):
+            nll, _ = sft_loss(self.model, convs[i : i + cfg.micro_batch_size],
+                              pad_id=self.sampler.pad_id, autocast_dtype=self.autocast)  # fmt: skip
+            (nll / n_tokens).backward()
+            total += nll.item()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+        self.optimizer.step()
+        for group in self.optimizer.param_groups:
+            group["lr"] = cfg.lr
+        self.step_count += 1
+        seconds = time.perf_counter() - start
+        row = {"step": self.step_count, "phase": "sft", "sft_nll": total / n_tokens,
+               "agent_tokens": n_tokens, "grad_norm": float(grad_norm), "seconds": seconds}  # fmt: skip
+        if self.log is not None:
+            self.log.write(row)
+        if not cfg.quiet:
+            print(f"[sft] step {self.step_count}/{cfg.steps} nll/token {row['sft_nll']:.4f}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        return row
 
     # ------------------------------------------------------------------ updates
     def _forward(self, batch: list[Sample], model: Any, hidden: bool = False) -> tuple[Any, Any]:
@@ -153,13 +266,21 @@ class Trainer:
             attention.to(self.device),
             autocast_dtype=self.autocast,
             hidden=hidden,
+            temperature=self.cfg.temperature,
         )
 
-    def _values(self, batch: list[Sample], last_hidden: Any) -> Any:
+    def _values(self, batch: list[Sample], last_hidden: Any, *, bootstrap: bool = False) -> Any:
         import torch
 
-        rows = [b for b, s in enumerate(batch) for _ in s.conv.value_pos]
-        cols = [p for s in batch for p in s.conv.value_pos]
+        if bootstrap:  # V(s_T) of the truncated samples that recorded where to read it
+            picked_at = [(b, s.bootstrap_pos) for b, s in enumerate(batch)
+                         if s.bootstrap_pos is not None]  # fmt: skip
+            if not picked_at:
+                return last_hidden.new_zeros(0)
+            rows, cols = [b for b, _ in picked_at], [p for _, p in picked_at]
+        else:
+            rows = [b for b, s in enumerate(batch) for _ in s.conv.value_pos]
+            cols = [p for s in batch for p in s.conv.value_pos]
         dev = last_hidden.device
         picked = last_hidden[torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)].float()
         return self.value_head(picked).squeeze(-1)
@@ -173,7 +294,7 @@ class Trainer:
             return {"loss": 0.0, "pg_loss": 0.0, "clip_frac": 0.0, "value_loss": None,
                     "kl_ref": None, "kl_old": 0.0, "grad_norm": 0.0}  # fmt: skip
         batches = [samples[i : i + mbs] for i in range(0, len(samples), mbs)]
-        old, ref, values = [], [], []
+        old, ref, values, boot = [], [], [], []
         with torch.no_grad():
             for batch in batches:
                 logp, hidden = self._forward(batch, self.model, hidden=self.value_head is not None)
@@ -182,6 +303,10 @@ class Trainer:
                     ref.append(self._forward(batch, self.reference)[0])
                 if self.value_head is not None:
                     values += self._values(batch, hidden).tolist()
+                    boot += self._values(batch, hidden, bootstrap=True).tolist()
+        boot_iter = iter(boot)
+        # GAE: V(s_T) = 0 after a terminal state; the critic's estimate after a truncation
+        last_values = [next(boot_iter) if s.bootstrap_pos is not None else 0.0 for s in samples]
         turn_values, k = [], 0
         for s in samples:
             turn_values.append(values[k : k + s.conv.turns])
@@ -196,6 +321,7 @@ class Trainer:
             cfg.algo, rewards, [s.group for s in samples],
             gamma=cfg.gamma, lam=cfg.lam, scale=cfg.scale_advantages,
             values=turn_values if self.value_head is not None else None,
+            last_values=last_values, states=[s.observations for s in samples], omega=cfg.omega,
         )  # fmt: skip
         token_adv = [token_advantages(s.conv.turn_of, a) for s, a in zip(samples, adv, strict=True)]
         n_tokens = max(1, sum(sum(s.conv.mask) for s in samples))
@@ -253,9 +379,14 @@ class Trainer:
         self.step_count += 1
         seconds = time.perf_counter() - start
         tokens = sum(sum(s.conv.mask) for s in samples)
+        summary = evaluation_summary(episodes)  # 95 % intervals over this step's episodes
         row = {
             "step": self.step_count,
             **episode_stats(episodes),
+            "return_low": summary["return"]["low"],
+            "return_high": summary["return"]["high"],
+            "success_low": summary["success"]["low"],
+            "success_high": summary["success"]["high"],
             "turn_reward": mean_or_nan([r for s in samples for r in s.turn_rewards]),
             **stats,
             "agent_tokens": tokens,
@@ -267,9 +398,11 @@ class Trainer:
             self.log.write(row)
         if not self.cfg.quiet:
             kl = "" if row["kl_ref"] is None else f" kl {row['kl_ref']:.4f}"
+            # TL-GRPO's episodes follow the chosen candidate: an optimistic path, not the policy
+            ret = "chosen-path return" if self.cfg.algo == "tl-grpo" else "return"
             print(
                 f"[{self.cfg.algo}] step {self.step_count}/{self.cfg.steps} reward "
-                f"{row['turn_reward']:.3f} return {row['episode_return']:.3f} success "
+                f"{row['turn_reward']:.3f} {ret} {row['episode_return']:.3f} success "
                 f"{row['success']:.2f} loss {row['loss']:.4f}{kl} {row['tokens_per_s']:.0f} tok/s",
                 file=sys.stderr, flush=True,
             )  # fmt: skip
@@ -280,15 +413,16 @@ class Trainer:
         steps = self.cfg.steps if steps is None else steps
         rows = []
         while self.step_count < steps:
-            rows.append(self.step())
+            sft = self.step_count < self.cfg.sft_steps
+            rows.append(self.sft_step() if sft else self.step())
             if self.cfg.save_every and self.step_count % self.cfg.save_every == 0:
                 self.save()
         if self.cfg.out_dir:
             self.save()
             title = f"{self.cfg.algo} on {self.cfg.env_id} ({self.cfg.model})"
-            plot_learning_curve(
-                self.log.rows(), Path(self.cfg.out_dir) / "learning_curve.png", title
-            )
+            rl_rows = [r for r in self.log.rows() if r.get("phase") != "sft"]
+            if rl_rows:
+                plot_learning_curve(rl_rows, Path(self.cfg.out_dir) / "learning_curve.png", title)
         return rows
 
     def save(self) -> Path:

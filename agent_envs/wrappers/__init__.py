@@ -2,11 +2,14 @@
 
 from agent_envs.wrappers.best_turn import BestTurnReward
 from agent_envs.wrappers.chat_messages import ROLES, ChatMessages, MessageList
+from agent_envs.wrappers.driver_truncation import DriverTruncation
+from agent_envs.wrappers.normalized_dense import NormalizedDenseReward
 from agent_envs.wrappers.record_trajectories import (
     RecordTrajectories,
     read_recorded_episodes,
     to_jsonable,
 )
+from agent_envs.wrappers.reward_schemes import REWARD_SCHEMES, wrap_reward
 from agent_envs.wrappers.reward_sparsity import SPARSITY_MODES, RewardSparsity
 from agent_envs.wrappers.turn_penalty import TurnPenalty
 
@@ -21,4 +24,8 @@ __all__ = [
     "RewardSparsity",
     "SPARSITY_MODES",
     "TurnPenalty",
+    "DriverTruncation",
+    "NormalizedDenseReward",
+    "REWARD_SCHEMES",
+    "wrap_reward",
 ]

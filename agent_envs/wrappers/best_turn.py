@@ -6,11 +6,14 @@ import math
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
+import numpy as np
+
+from agent_envs.wrappers.driver_truncation import DriverTruncation
 
 __all__ = ["BestTurnReward"]
 
 
-class BestTurnReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class BestTurnReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Reward the *improvement* of the best score so far, so the return is the best turn.
 
     For iterative-optimization tasks (circuit sizing, ...) a trajectory is worth its best
@@ -62,17 +65,19 @@ class BestTurnReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Reset the environment and forget the best score."""
         self._best = None
+        self._end_next = False
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step and replace the reward by the improvement of the best score."""
         observation, native, terminated, truncated, info = self.env.step(action)
+        truncated = self._driver_truncated(truncated)
         score = info.get(self.score_key) if isinstance(info, dict) else None
-        if (
-            isinstance(score, bool)
-            or not isinstance(score, (int, float))
-            or not math.isfinite(score)
-        ):
+        # numpy scalars (np.float32 is no float subclass) count; bools do not
+        valid = isinstance(score, (int, float, np.number)) and not isinstance(
+            score, (bool, np.bool_)
+        )
+        if not valid or not math.isfinite(float(score)):
             reward = self.invalid_reward
         elif self._best is None:
             reward, self._best = float(score), float(score)

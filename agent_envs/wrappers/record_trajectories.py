@@ -126,6 +126,14 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 self._finish(bool(terminated), bool(truncated), interrupted=False)
         return observation, reward, terminated, truncated, info
 
+    def after_fork(self, original: RecordTrajectories) -> None:
+        """A copy made by :func:`agent_envs.rl.fork_env` records nothing.
+
+        Its steps are candidates of a turn-level group, not turns of the recorded episode,
+        and it must not write to (or close) the original's file descriptor.
+        """
+        self._fd = None
+
     def __del__(self) -> None:
         # never leak the descriptor if the user forgets close(); write nothing this late
         fd, self._fd = getattr(self, "_fd", None), None

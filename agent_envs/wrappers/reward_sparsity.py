@@ -8,13 +8,15 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from agent_envs.wrappers.driver_truncation import DriverTruncation
+
 __all__ = ["RewardSparsity", "SPARSITY_MODES"]
 
 #: The supported ``mode`` values.
 SPARSITY_MODES: tuple[str, ...] = ("dense", "sparse", "success", "every_k", "delayed", "dropout")
 
 
-class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class RewardSparsity(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Change *when* (and whether) the turn rewards reach the agent; the dynamics stay the same.
 
     Modes (``r_t`` is the incoming reward of turn ``t``, ``T`` the last turn):
@@ -27,14 +29,17 @@ class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
     * ``delayed``: ``r_t`` is paid at turn ``t + delay``; what is still pending at the end is
       paid on the last turn (sum preserved).
     * ``dropout``: each ``r_t`` is replaced by 0 with probability ``p`` (the expected sum is
-      ``(1 - p) * sum_t r_t``). The coin flips come from a generator seeded by the seed
-      given to ``reset`` (so a seeded episode is reproducible); ``reset()`` without a
-      seed continues the generator.
+      ``(1 - p) * sum_t r_t``). The coins come from a generator seeded by the seed given
+      to ``reset``, ``coin_seed`` and the number of episodes this wrapper has started, so
+      a seeded run is reproducible while the members of a GRPO group (same task seed,
+      several episodes or several envs with distinct ``coin_seed``) and the forks of a
+      turn-level group (each fork gets a stream of its own) flip different coins.
 
-    "The end" is the first step with ``terminated or truncated``: apply time limits
-    *inside* this wrapper (``gym.make(..., max_episode_steps=N)`` does), or rewards still
-    pending when you stop an episode yourself are never paid. The incoming reward is kept
-    in ``info["dense_reward"]``.
+    "The end" is the first step with ``terminated or truncated``. A driver that caps the
+    turns itself calls :func:`agent_envs.rl.end_after_next_step` before the last turn
+    (``run_episode``, ``EpisodeStepper`` and the trainer do), so that step reports
+    ``truncated=True`` and pending rewards are paid. The incoming reward is kept in
+    ``info["dense_reward"]``.
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -57,6 +62,7 @@ class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         k: int = 2,
         delay: int = 1,
         p: float = 0.5,
+        coin_seed: int = 0,
     ) -> None:
         if mode not in SPARSITY_MODES:
             raise ValueError(f"mode must be one of {SPARSITY_MODES}, got {mode!r}")
@@ -66,10 +72,17 @@ class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(f"delay must be a non-negative int, got {delay!r}")
         if not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-        gym.utils.RecordConstructorArgs.__init__(self, mode=mode, k=k, delay=delay, p=p)
+        if isinstance(coin_seed, bool) or not isinstance(coin_seed, int) or coin_seed < 0:
+            raise ValueError(f"coin_seed must be a non-negative int, got {coin_seed!r}")
+        gym.utils.RecordConstructorArgs.__init__(
+            self, mode=mode, k=k, delay=delay, p=p, coin_seed=coin_seed
+        )
         gym.Wrapper.__init__(self, env)
         self.mode, self.k, self.delay, self.p = mode, k, delay, float(p)
-        self._rng = np.random.default_rng()
+        self.coin_seed = coin_seed
+        self._seeds = np.random.SeedSequence([coin_seed, 0x5A5A])
+        self._rng = np.random.default_rng(self._seeds)
+        self._episodes = 0
         self._pending: list[float] = []
         self._turn = 0
 
@@ -77,7 +90,12 @@ class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Reset the environment and the reward buffer; a seed reseeds the dropout coin."""
         if seed is not None:
             # a stream of its own, so dropout never shifts the environment's randomness
-            self._rng = np.random.default_rng([int(seed), 0x5A5A])
+            self._seeds = np.random.SeedSequence(
+                [int(seed), self.coin_seed, self._episodes, 0x5A5A]
+            )
+            self._rng = np.random.default_rng(self._seeds)
+        self._episodes += 1
+        self._end_next = False
         self._pending = []
         self._turn = 0
         return self.env.reset(seed=seed, options=options)
@@ -85,12 +103,18 @@ class RewardSparsity(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step and re-time the reward according to ``mode``."""
         observation, reward, terminated, truncated, info = self.env.step(action)
+        truncated = self._driver_truncated(truncated)
         info = dict(info)
         dense = float(reward)
         info["dense_reward"] = dense
         self._turn += 1
         done = bool(terminated or truncated)
         return observation, self._deliver(dense, done, info), terminated, truncated, info
+
+    def after_fork(self, original: RewardSparsity) -> None:
+        """Give this copy of ``original`` (by :func:`agent_envs.rl.fork_env`) its own coins."""
+        self._seeds = original._seeds.spawn(1)[0]
+        self._rng = np.random.default_rng(self._seeds)
 
     def _deliver(self, reward: float, done: bool, info: dict[str, Any]) -> float:
         mode = self.mode

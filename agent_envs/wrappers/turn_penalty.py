@@ -7,10 +7,12 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 
+from agent_envs.wrappers.driver_truncation import DriverTruncation
+
 __all__ = ["TurnPenalty"]
 
 
-class TurnPenalty(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class TurnPenalty(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Subtract ``penalty`` from every turn's reward (a step cost that favours short episodes).
 
     ``invalid_penalty`` is subtracted in addition when ``info["action_valid"]`` is False.
@@ -41,6 +43,7 @@ class TurnPenalty(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step and subtract the penalties."""
         observation, reward, terminated, truncated, info = self.env.step(action)
+        truncated = self._driver_truncated(truncated)
         info = dict(info)
         info["unpenalized_reward"] = float(reward)
         cost = self.penalty
