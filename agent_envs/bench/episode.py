@@ -138,9 +138,7 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
         >>> rec["error"], rec["turns"][0]["valid"], rec["n_turns"]
         (None, True, 8)
     """
-    import gymnasium as gym
-
-    import agent_envs  # noqa: F401  (registers the ids in a fresh worker)
+    from agent_envs import make
     from agent_envs.baselines.episode import play_stepper
     from agent_envs.baselines.registry import make_policy
 
@@ -149,7 +147,7 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
     error = None
     counts_simulations = False
     try:
-        env = gym.make(task.env_id, **task.env_kwargs)
+        env = make(task.env_id, **task.env_kwargs)
         # ACS envs count simulations (cost["simulations"] appears with the first one)
         counts_simulations = getattr(env.unwrapped, "simulations", None) is not None
         policy = make_policy(task.policy, **task.policy_kwargs)

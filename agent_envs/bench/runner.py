@@ -82,7 +82,7 @@ def check_policies(config: BenchConfig) -> None:
     """
     import gymnasium as gym
 
-    import agent_envs  # noqa: F401
+    from agent_envs import make
     from agent_envs.baselines.registry import make_policy, policy_class
 
     classes = {name: policy_class(name) for name in config.policies}
@@ -92,7 +92,7 @@ def check_policies(config: BenchConfig) -> None:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"cannot build policy {name!r}: {exc}") from exc
     try:
-        env = gym.make(config.env_id, **config.env_kwargs)
+        env = make(config.env_id, **config.env_kwargs)
     except gym.error.Error as exc:
         raise ValueError(f"cannot make {config.env_id!r}: {exc}") from exc
     try:

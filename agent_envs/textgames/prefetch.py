@@ -65,11 +65,9 @@ class PrefetchReport:
 
 def _open(env_id: str, kwargs: dict[str, Any]) -> None:
     global _worker_env
-    import gymnasium as gym
+    from agent_envs import make
 
-    import agent_envs  # noqa: F401  (registers the ids)
-
-    _worker_env = gym.make(env_id, **kwargs).unwrapped
+    _worker_env = make(env_id, **kwargs).unwrapped
 
 
 def _one(env_id: str, index: int) -> int:

@@ -46,13 +46,11 @@ def collect_expert_episodes(
         >>> len(episodes), all(t.success for t in episodes)
         (2, True)
     """
-    import gymnasium as gym
-
-    import agent_envs  # noqa: F401  (registers the ids)
+    from agent_envs import make
 
     keep = keeps_failures(env_id) if keep_failures is None else keep_failures
     policy = expert_policy(env_id, expert)
-    env = gym.make(env_id, **(env_kwargs or {}))
+    env = make(env_id, **(env_kwargs or {}))
     out = []
     try:
         for seed in seeds:

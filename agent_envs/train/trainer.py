@@ -61,8 +61,6 @@ class Trainer:
     def __init__(self, config: TrainConfig, *, model: Any = None, tokenizer: Any = None) -> None:
         import torch
 
-        import agent_envs  # noqa: F401  (registers the ids)
-
         config.validate()
         if (model is None) != (tokenizer is None):
             raise ValueError("pass both model and tokenizer, or neither (config.model is loaded)")
@@ -117,14 +115,12 @@ class Trainer:
     def make_env(
         self, member: int = 0, *, reward: str | None = None, evaluation: bool = False
     ) -> Any:
-        """``gym.make`` of the run's id in reward scheme ``reward`` (default: the run's).
+        """``agent_envs.make`` of the run's id in reward scheme ``reward`` (default: the run's).
 
         Each member gets its own dropout ``coin_seed`` so group members differ;
         ``evaluation`` adds ``config.eval_env_kwargs`` (e.g. another data split).
         """
-        import gymnasium as gym
-
-        from agent_envs.wrappers import wrap_reward
+        from agent_envs import make
 
         cfg = self.cfg
         scheme = cfg.reward if reward is None else reward
@@ -132,7 +128,7 @@ class Trainer:
         if scheme == "dropout":
             kwargs.setdefault("coin_seed", member)
         env_kwargs = {**cfg.env_kwargs, **(cfg.eval_env_kwargs if evaluation else {})}
-        return wrap_reward(gym.make(cfg.env_id, **env_kwargs), scheme, **kwargs)
+        return make(cfg.env_id, reward=scheme, reward_kwargs=kwargs, **env_kwargs)
 
     # ------------------------------------------------------------------ rollouts
     def _seeds(self, step: int, n: int, stream: int = 0) -> list[int]:
