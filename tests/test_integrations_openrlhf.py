@@ -30,6 +30,7 @@ from agent_envs.rl import run_episode
 torch = require("torch")
 require("aiohttp")
 
+pytestmark = pytest.mark.usefixtures("no_open_episodes")
 WHEELS = ROOT / ".frameworks" / "openrlhf"
 FEEDBACK = "\nuser: {observation}\nassistant: "
 
@@ -130,7 +131,7 @@ def agent_file(tmp_path: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7])
-def test_openrlhf_loader_and_executor_play_the_episode(openrlhf, tmp_path, seed, no_open_episodes):
+def test_openrlhf_loader_and_executor_play_the_episode(openrlhf, tmp_path, seed):
     path = agent_file(
         tmp_path,
         (
@@ -159,7 +160,7 @@ def test_openrlhf_loader_and_executor_play_the_episode(openrlhf, tmp_path, seed,
     assert not out["truncated"]
 
 
-def test_budget_exhausted_sample_still_closes_its_env(openrlhf, no_open_episodes):
+def test_budget_exhausted_sample_still_closes_its_env(openrlhf):
     executor_cls = make_agent_executor(
         "Toy-GuessNumber-v0", feedback_template=FEEDBACK, agent_module=openrlhf.agent
     )
@@ -178,7 +179,7 @@ def test_budget_exhausted_sample_still_closes_its_env(openrlhf, no_open_episodes
     assert len(out["action_ranges"]) == 1
 
 
-def test_bad_label_is_a_clear_error(openrlhf, no_open_episodes):
+def test_bad_label_is_a_clear_error(openrlhf):
     executor = make_agent_executor("Toy-GuessNumber-v0", agent_module=openrlhf.agent)()
     with pytest.raises(ValueError, match="JSON object"):
         asyncio.run(
