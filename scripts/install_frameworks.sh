@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 TORCH="torch==2.13.0"
 TRL_PINS=("trl==1.16.0" "skyrl-gym==0.4.0" "verifiers==0.4.0" "datasets>=2.14")
-VERL_PINS=("verl==0.9.1")
+# verl 0.9.1 imports cachetools, uvicorn and fastapi (rollout server utilities) at
+# import time without declaring them; hydra-core comes with it
+VERL_PINS=("verl==0.9.1" "cachetools" "uvicorn" "fastapi")
 OPENRLHF_PIN="openrlhf==0.11.2"
 mkdir -p .frameworks
 constraints=.frameworks/constraints.txt

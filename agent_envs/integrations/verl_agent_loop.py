@@ -116,7 +116,7 @@ class AgentEnvsAgentLoop(AgentLoopBase):
                 tokens,
                 output.token_ids,
                 mask,
-                logprobs if (logprobs or output.log_probs) else None,
+                logprobs if logprobs is not None else ([] if output.log_probs else None),
                 assistant_logprobs=output.log_probs or None,
             )
             tokens = merged.token_ids
@@ -129,7 +129,7 @@ class AgentEnvsAgentLoop(AgentLoopBase):
             turn = stepper.trajectory.turns[-1]
             messages.append({"role": "user", "content": turn.observation})
             merged, mask, logprobs = await self.ct_merge_context_msg(
-                previous, messages, tokens, mask, logprobs or None
+                previous, messages, tokens, mask, logprobs
             )
             tokens = merged.token_ids
         return self._output(stepper, tokens, prompt_length, mask, logprobs, metrics)
