@@ -12,9 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 TORCH="torch==2.13.0"
+# the versions tested (docs/integrations.md); the extras in pyproject.toml give ranges
 TRL_PINS=("trl==1.16.0" "skyrl-gym==0.4.0" "verifiers==0.4.0" "datasets>=2.14")
 # verl 0.9.1 imports cachetools, uvicorn and fastapi (rollout server utilities) at
-# import time without declaring them; hydra-core comes with it
+# import time without declaring them (the `verl` extra adds them)
 VERL_PINS=("verl==0.9.1" "cachetools" "uvicorn" "fastapi")
 OPENRLHF_PIN="openrlhf==0.11.2"
 mkdir -p .frameworks

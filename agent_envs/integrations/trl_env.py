@@ -36,15 +36,17 @@ class TRLEnvironment:
     the episode return (``reward="return"``), the env's ``info["best_score"]``
     (``"best_score"``, ``missing_score`` before any valid design) or the last turn's reward.
 
+    Every public method is offered to the model as a tool, so closing is private: use
+    the instance as a context manager, or let :class:`EnvironmentFactory` close it.
+
     Example:
-        >>> env = TRLEnvironment("Toy-GuessNumber-v0")
-        >>> env.reset(seed=0, prompt=[{"role": "user", "content": "..."}]) is None
+        >>> with TRLEnvironment("Toy-GuessNumber-v0") as env:
+        ...     env.reset(seed=0, prompt=[{"role": "user", "content": "..."}]) is None
+        ...     env.act("50")
+        ...     round(env.get_reward(), 3)
         True
-        >>> env.act("50")
         'Guess 50: higher.'
-        >>> round(env.get_reward(), 3)
         0.636
-        >>> env.close()
     """
 
     def __init__(
@@ -105,15 +107,15 @@ class TRLEnvironment:
         """The current episode as a :class:`~agent_envs.rl.Trajectory`."""
         return self._stepper.trajectory
 
-    def close(self) -> None:
-        """Close the environment (TRL never calls it; :class:`EnvironmentFactory` does)."""
+    def _close(self) -> None:
+        # private: TRL offers every public function except reset/get_reward as a tool
         self._env.close()
 
+    def __enter__(self) -> TRLEnvironment:
+        return self
 
-# ``close`` would otherwise be offered to the model as a tool: TRL exposes every public
-# function of the class except ``reset`` and ``get_reward``.
-TRLEnvironment._close = TRLEnvironment.close  # type: ignore[attr-defined]
-del TRLEnvironment.close
+    def __exit__(self, *exc: Any) -> None:
+        self._close()
 
 
 class EnvironmentFactory:
@@ -170,7 +172,7 @@ class EnvironmentFactory:
         with self._lock:
             instances, self.instances = self.instances, []
         for env in instances:
-            env._close()  # type: ignore[attr-defined]
+            env._close()
 
     def __enter__(self) -> EnvironmentFactory:
         return self
