@@ -35,17 +35,22 @@ def _openrlhf_agent_module():
         return importlib.import_module("openrlhf.utils.agent")
     except ImportError:
         pass
-    wheels = sorted((Path(__file__).resolve().parents[1] / ".frameworks" / "openrlhf").glob("*.whl"))
+    wheels = sorted(
+        (Path(__file__).resolve().parents[1] / ".frameworks" / "openrlhf").glob("*.whl")
+    )
     if not wheels:
         raise SystemExit("no OpenRLHF: run `bash scripts/install_frameworks.sh openrlhf` first")
     target = Path(tempfile.mkdtemp(prefix="openrlhf-"))
     with zipfile.ZipFile(wheels[-1]) as wheel:
-        wheel.extract(next(n for n in wheel.namelist() if n.endswith("openrlhf/utils/agent.py")),
-                      target)
-    sys.modules.setdefault("openrlhf.utils.logging_utils",
-                           SimpleNamespace(init_logger=logging.getLogger))
+        wheel.extract(
+            next(n for n in wheel.namelist() if n.endswith("openrlhf/utils/agent.py")), target
+        )
+    sys.modules.setdefault(
+        "openrlhf.utils.logging_utils", SimpleNamespace(init_logger=logging.getLogger)
+    )
     spec = importlib.util.spec_from_file_location(
-        "openrlhf.utils.agent", next(target.rglob("agent.py")))
+        "openrlhf.utils.agent", next(target.rglob("agent.py"))
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["openrlhf.utils.agent"] = module
     spec.loader.exec_module(module)
@@ -76,16 +81,33 @@ def _smoke() -> int:
     class Engine:  # vLLM-shaped: token ids in, outputs[0].token_ids/text out
         async def generate(self, token_ids, params, **kwargs):
             text = str(bisect_guess("".join(map(chr, token_ids))))
-            return SimpleNamespace(outputs=[SimpleNamespace(
-                token_ids=[ord(c) for c in text], text=text, finish_reason="stop", logprobs=None)])
+            return SimpleNamespace(
+                outputs=[
+                    SimpleNamespace(
+                        token_ids=[ord(c) for c in text],
+                        text=text,
+                        finish_reason="stop",
+                        logprobs=None,
+                    )
+                ]
+            )
 
     executor = AgentExecutor()
     for seed in range(3):
-        out = asyncio.run(executor.execute(
-            "Guess the hidden number.", f'{{"seed": {seed}}}',
-            SimpleNamespace(max_tokens=None, logprobs=None), 8192, tokenizer, Engine()))
-        print(f"seed {seed}: {len(out['action_ranges'])} turns, reward {out['reward']:.3f}, "
-              f"scores {float(out['scores']):.3f}")
+        out = asyncio.run(
+            executor.execute(
+                "Guess the hidden number.",
+                f'{{"seed": {seed}}}',
+                SimpleNamespace(max_tokens=None, logprobs=None),
+                8192,
+                tokenizer,
+                Engine(),
+            )
+        )
+        print(
+            f"seed {seed}: {len(out['action_ranges'])} turns, reward {out['reward']:.3f}, "
+            f"scores {float(out['scores']):.3f}"
+        )
     return 0
 
 

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         env.close()
     for r, loc in zip(remote, local, strict=True):
-        print(f"seed {r.seed}: {len(r.turns)} turns, return {r.total_reward:.3f} "
-              f"(local {loc.total_reward:.3f})")
+        print(
+            f"seed {r.seed}: {len(r.turns)} turns, return {r.total_reward:.3f} "
+            f"(local {loc.total_reward:.3f})"
+        )
     same = [r.total_reward for r in remote] == [loc.total_reward for loc in local]
     print("remote == local:", same)
     return 0 if same else 1

@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             print("last episode:", env.trajectory.actions, "reward", round(env.get_reward(), 3))
     for log in trainer.state.log_history:
         if "rewards/TRLEnvironment/mean" in log:
-            print(f"step {log['step']}: reward {log['rewards/TRLEnvironment/mean']:.3f}, "
-                  f"tool calls/rollout {log['tools/call_frequency']:.1f}")
+            print(
+                f"step {log['step']}: reward {log['rewards/TRLEnvironment/mean']:.3f}, "
+                f"tool calls/rollout {log['tools/call_frequency']:.1f}"
+            )
     return 0
 
 

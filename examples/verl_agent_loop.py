@@ -46,8 +46,10 @@ def smoke(seeds: list[int]) -> int:
 
     tokenizer = byte_tokenizer(CHATML)
     config = OmegaConf.create(
-        {"actor_rollout_ref": {"rollout": {"prompt_length": 2048, "response_length": 2048}},
-         "data": {}}
+        {
+            "actor_rollout_ref": {"rollout": {"prompt_length": 2048, "response_length": 2048}},
+            "data": {},
+        }
     )
 
     class ScriptedServer(LLMServerClient):
@@ -61,17 +63,22 @@ def smoke(seeds: list[int]) -> int:
             config=agent_loop._agent_loop_registry[row["agent_name"]],
             trainer_config=agent_loop.DictConfigWrap(config=config),
             server_manager=ScriptedServer(config, load_balancer_handle=None),
-            tokenizer=tokenizer, processor=None, hf_model_type=None,
-            dataset_cls=RLHFDataset, data_config=agent_loop.DictConfigWrap(config.data),
+            tokenizer=tokenizer,
+            processor=None,
+            hf_model_type=None,
+            dataset_cls=RLHFDataset,
+            data_config=agent_loop.DictConfigWrap(config.data),
             tools=agent_loop.ToolListWrap([]),
         )
         return await loop.run({"temperature": 1.0}, raw_prompt=row["prompt"], **row)
 
     for row in verl_rows("Toy-GuessNumber-v0", seeds):
         out = asyncio.run(run(row))
-        print(f"seed {row['extra_info']['seed']}: reward_score {out.reward_score:.3f}, "
-              f"turn_scores {[round(r, 3) for r in out.extra_fields['turn_scores']]}, "
-              f"{sum(out.response_mask)}/{len(out.response_mask)} response tokens generated")
+        print(
+            f"seed {row['extra_info']['seed']}: reward_score {out.reward_score:.3f}, "
+            f"turn_scores {[round(r, 3) for r in out.extra_fields['turn_scores']]}, "
+            f"{sum(out.response_mask)}/{len(out.response_mask)} response tokens generated"
+        )
     return 0
 
 
