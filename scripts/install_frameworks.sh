@@ -43,6 +43,10 @@ if [ "$want" = all ] || [ "$want" = verl ]; then
 fi
 if [ "$want" = all ] || [ "$want" = openrlhf ]; then
   rm -rf .frameworks/openrlhf && mkdir -p .frameworks/openrlhf
-  "$PYTHON" -m pip download -q --no-deps "$OPENRLHF_PIN" -d .frameworks/openrlhf
+  py="$PYTHON"  # any interpreter with pip (a Debian system python3 may have none)
+  for candidate in .venv-trl/bin/python .venv/bin/python; do
+    [ -x "$candidate" ] && py="$candidate" && break
+  done
+  "$py" -m pip download -q --no-deps "$OPENRLHF_PIN" -d .frameworks/openrlhf
 fi
 echo "framework environments built in $((SECONDS - start)) s"
