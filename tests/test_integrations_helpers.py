@@ -1,7 +1,7 @@
 """Shared checks for the framework-integration tests (no tests of its own).
 
 * ``no_open_episodes`` (fixture): fails a test that leaves an agent-envs environment
-  open (found by the garbage collector, not by any adapter's bookkeeping) or a child
+  open (every env built is recorded, not by any adapter's bookkeeping) or a child
   process alive;
 * :func:`require`: import a framework, skipping when absent unless the CI says the
   framework environments were built (``AGENT_ENVS_FRAMEWORKS=1``), then failing.
@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 from pathlib import Path
@@ -58,7 +57,6 @@ def no_open_episodes(monkeypatch):
     pids_before = set(child_pids())
     yield created
     monkeypatch.setattr(TextEnv, "__init__", original_init)
-    gc.collect()
     left = {
         "open_envs": [type(e).__name__ for e in created if not getattr(e, "_closed", True)],
         "children": sorted(set(child_pids()) - pids_before),
