@@ -1,25 +1,32 @@
-"""``OpenRLHFAgent``: an agent-envs episode behind OpenRLHF's agent ``reset``/``step`` shape.
+"""OpenRLHF agent API (``--agent_func_path``): an agent-envs episode per sample.
 
-OpenRLHF's multi-turn agent training (``--agent_func_path``) loads a Python file whose
-agent instance has two coroutines: ``reset(states)`` with the sample's prompt text and
-label, and ``step(states)`` with ``observation_text`` (the context so far) and
-``action_text`` (the model's new turn), returning ``rewards``, ``scores``,
-``environment_feedback`` (text appended to the context), ``done``, ``sampling_params``
-and ``extra_logs``. This class has those coroutines (duck-typed, OpenRLHF is not
-imported); subclass it as the ``AgentInstance`` of your agent file.
+OpenRLHF 0.11 loads the Python file given as ``--agent_func_path`` and instantiates its
+``AgentExecutor`` class with no arguments; the class must inherit from
+``openrlhf.utils.agent.AgentExecutorBase``. Its ``MultiTurnAgentExecutor`` builds one
+agent instance per sample (no arguments, a subclass of ``AgentInstanceBase``) and calls
+``reset(states)`` then ``step(states)`` until ``done`` or the token budget is spent.
+:func:`make_agent_executor` returns such an ``AgentExecutor`` for any id;
+:class:`OpenRLHFAgent` is the instance logic (also usable without OpenRLHF).
+
+Rewards: each step returns ``rewards`` (that turn's reward) and ``scores`` (the episode
+return so far). OpenRLHF sums ``rewards`` into the sample's ``reward`` and keeps the last
+``scores``, so both end equal to the episode return; ``scores`` is what its dynamic
+filtering reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import math
 from typing import Any
 
 import gymnasium as gym
 
 from agent_envs.rl.stepper import EpisodeStepper
 
-__all__ = ["OpenRLHFAgent"]
+__all__ = ["OpenRLHFAgent", "make_agent_executor"]
 
 
 class OpenRLHFAgent:
@@ -45,6 +52,7 @@ class OpenRLHFAgent:
         >>> out = asyncio.run(play())
         >>> out["environment_feedback"], out["done"], out["rewards"] == out["scores"]
         ('\\nuser: Guess 50: higher.\\nassistant: ', False, True)
+        >>> agent.close()
     """
 
     def __init__(
@@ -106,11 +114,15 @@ class OpenRLHFAgent:
             )
         if stepper.done:
             await asyncio.to_thread(stepper.env.close)
-        value: Any = reward
+        episode_return = math.fsum(
+            t.reward for t in stepper.trajectory.turns if math.isfinite(t.reward)
+        )
+        value: Any = float(reward)
+        score: Any = episode_return
         if self.tensors:
             import torch
 
-            value = torch.tensor(reward)
+            value, score = torch.tensor(value), torch.tensor(score)
         logs = {
             "turn": len(stepper.trajectory.turns),
             "action_valid": float(bool(info.get("action_valid"))),
@@ -119,12 +131,17 @@ class OpenRLHFAgent:
             logs["best_score"] = float(info["best_score"])
         return {
             "rewards": value,
-            "scores": value,
+            "scores": score,
             "environment_feedback": feedback,
             "done": stepper.done,
             "sampling_params": states.get("sampling_params"),
             "extra_logs": logs,
         }
+
+    def close(self) -> None:
+        """Close the sample's environment (twice is fine)."""
+        if self._stepper is not None:
+            self._stepper.env.close()
 
     @property
     def trajectory(self) -> Any:
@@ -132,3 +149,70 @@ class OpenRLHFAgent:
         if self._stepper is None:
             raise RuntimeError("reset() must be called first")
         return self._stepper.trajectory
+
+
+_SAMPLE_AGENTS: contextvars.ContextVar[list[OpenRLHFAgent] | None] = contextvars.ContextVar(
+    "agent_envs_openrlhf_sample_agents", default=None
+)
+
+
+def make_agent_executor(
+    env_id: str | None = None,
+    *,
+    env_kwargs: dict[str, Any] | None = None,
+    max_turns: int | None = None,
+    feedback_template: str = "{observation}",
+    agent_module: Any = None,
+) -> type:
+    """OpenRLHF's ``AgentExecutor`` class for ``env_id`` (put it in your agent file).
+
+    ``agent_module`` is ``openrlhf.utils.agent`` (imported when not given). The executor
+    is OpenRLHF's ``MultiTurnAgentExecutor`` over an ``AgentInstance`` that subclasses
+    its ``AgentInstanceBase`` and :class:`OpenRLHFAgent`; ``execute`` closes every env
+    the sample opened when the sample ends, also when the token budget runs out first.
+
+    Example (the agent file passed as ``--agent_func_path``)::
+
+        from agent_envs.integrations.openrlhf_agent import make_agent_executor
+
+        AgentExecutor = make_agent_executor(
+            "Toy-GuessNumber-v0",
+            feedback_template="<|im_end|>\\n<|im_start|>user\\n{observation}<|im_end|>\\n"
+            "<|im_start|>assistant\\n",
+        )
+    """
+    if agent_module is None:
+        import importlib
+
+        agent_module = importlib.import_module("openrlhf.utils.agent")
+    settings = {
+        "env_kwargs": env_kwargs,
+        "max_turns": max_turns,
+        "feedback_template": feedback_template,
+    }
+    OpenRLHFAgent(env_id, **settings)  # validate the settings now, not per sample
+
+    class AgentInstance(OpenRLHFAgent, agent_module.AgentInstanceBase):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            OpenRLHFAgent.__init__(self, env_id, **settings)
+            opened = _SAMPLE_AGENTS.get()
+            if opened is not None:
+                opened.append(self)
+
+    class AgentExecutor(agent_module.MultiTurnAgentExecutor):
+        def __init__(self) -> None:
+            super().__init__(AgentInstance)
+
+        async def execute(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            opened: list[OpenRLHFAgent] = []
+            token = _SAMPLE_AGENTS.set(opened)
+            try:
+                return await super().execute(*args, **kwargs)
+            finally:
+                _SAMPLE_AGENTS.reset(token)
+                for agent in opened:
+                    await asyncio.to_thread(agent.close)
+
+    AgentInstance.__qualname__ = AgentInstance.__name__ = "AgentInstance"
+    AgentExecutor.__qualname__ = AgentExecutor.__name__ = "AgentExecutor"
+    return AgentExecutor

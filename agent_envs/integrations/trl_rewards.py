@@ -26,15 +26,20 @@ def prompt_rows(
     env_kwargs: dict[str, Any] | None = None,
     conversational: bool = True,
 ) -> list[dict[str, Any]]:
-    """Dataset rows ``{"prompt", "seed"}``: the env's opening prompt for each seed.
+    """Dataset rows ``{"prompt", "seed", "env_class"}``: the env's opening prompt per seed.
 
     ``prompt`` is the message list (system prompt and task) when ``conversational``,
-    else the two joined as plain text. Pass the rows to ``datasets.Dataset.from_list``.
+    else the two joined as plain text. ``env_class`` is the id, the column SkyRL's
+    generator picks the environment by (see :mod:`agent_envs.integrations.skyrl`);
+    TRL hands it to reward functions and ``reset`` as a keyword, which both ignore.
+    Pass the rows to ``datasets.Dataset.from_list``.
 
     Example:
         >>> rows = prompt_rows("Toy-GuessNumber-v0", [0, 1])
         >>> [r["seed"] for r in rows], [m["role"] for m in rows[0]["prompt"]]
         ([0, 1], ['system', 'user'])
+        >>> rows[0]["env_class"]
+        'Toy-GuessNumber-v0'
     """
     import agent_envs  # noqa: F401  (registers the ids)
 
@@ -50,7 +55,7 @@ def prompt_rows(
             prompt: Any = messages
             if not conversational:
                 prompt = "\n\n".join(m["content"] for m in messages)
-            rows.append({"prompt": prompt, "seed": int(seed)})
+            rows.append({"prompt": prompt, "seed": int(seed), "env_class": env_id})
     finally:
         env.close()
     return rows
