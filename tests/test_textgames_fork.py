@@ -133,6 +133,8 @@ def test_a_failed_reset_leaves_the_environment_as_it_was(cache_dir, monkeypatch)
         env.reset(options=[1])
     with pytest.raises(ValueError, match="game_index"):
         env.reset(options={"game_index": 5})
+    with pytest.raises(ValueError, match="unknown reset option.*game_idx"):
+        env.reset(options={"game_idx": 0})  # misspelt: not a silent random game
     assert (env.turn, env.actions, env.np_random.bit_generator.state, env._engine.pid) == before
     # an engine that fails during reset: the reset hangs past its limit, the retry's opener
     # fails inside a fresh engine; the old episode is played on by a restarted engine

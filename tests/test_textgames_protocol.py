@@ -230,3 +230,17 @@ def test_generated_goals_use_both_of_alfworlds_phrasings():
     goals = {generate_task("pick_cool_then_place_in_recep", seed).goal for seed in range(12)}
     starts = {goal.split()[0] for goal in goals}
     assert starts == {"put", "cool"}  # "put a cool X in Y" and "cool some X and put it in Y"
+
+
+def test_engine_works_in_a_directory_of_its_own_removed_on_close():
+    # a game-system command that writes (save, script) would otherwise land in the
+    # user's working directory; the engine's relative paths resolve in its own folder
+    engine = EngineProcess()
+    cwd = engine.call(("run", "os:getcwd", {}), 60)
+    assert os.path.realpath(cwd) != os.path.realpath(os.getcwd())
+    assert os.path.basename(cwd).startswith("agent-envs-engine-") and os.path.isdir(cwd)
+    engine.call(("run", "os:mkdir", {"path": "relative"}), 60)
+    assert os.path.isdir(os.path.join(cwd, "relative"))
+    engine.close()
+    engine.close()
+    assert not os.path.exists(cwd)

@@ -98,6 +98,7 @@ class EpisodeStepper:
         self.max_turns = max_turns
         self._trajectory: Trajectory | None = None
         self._observation: Any = None
+        self._messages: list[dict[str, str]] = []
         self._finished = False
         #: The ``info`` returned by the last ``env.reset`` (tool schemas, conditions...).
         self.reset_info: dict[str, Any] = {}
@@ -116,10 +117,17 @@ class EpisodeStepper:
 
     @property
     def prompt(self) -> list[dict[str, str]]:
-        """The messages the policy should answer next (a fresh copy)."""
+        """The messages the policy should answer next.
+
+        A new list each call, equal to ``trajectory.to_messages()``; the message dicts
+        in it are shared with the earlier turns' prompts (kept on each ``Turn``), so a
+        long episode costs linear, not quadratic, time: treat them as read-only.
+        """
         if _is_chat(self._observation):
             return copy.deepcopy(self._observation)
-        return self.trajectory.to_messages()
+        if self._trajectory is None:
+            raise RuntimeError("call reset() first")
+        return list(self._messages)
 
     def reset(self, *, seed: int | None = None) -> list[dict[str, str]]:
         """Reset the env with ``seed``; return the first prompt."""
@@ -134,6 +142,7 @@ class EpisodeStepper:
             env_version=spec.version if spec is not None else None,
         )
         self._observation = observation
+        self._messages = self._trajectory.to_messages()  # extended turn by turn
         self.reset_info = dict(info) if isinstance(info, dict) else {}
         self._finished = False
         self._check_budget()
@@ -167,6 +176,9 @@ class EpisodeStepper:
             )
         )
         self._observation = observation
+        last = traj.turns[-1]
+        self._messages.append({"role": "assistant", "content": last.action})
+        self._messages.append({"role": "user", "content": last.observation})
         self._finished = bool(terminated or truncated)
         if self._finished:
             settle_turn_rewards(traj)

@@ -189,6 +189,8 @@ class ALFWorldEnv(TextGameEnv):
         self.task: AlfworldTask | None = None
         self._verified: dict[int, Path] = {}
 
+    reset_options = ("task_index",)
+
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
         index = (options or {}).get("task_index")
         if index is None:

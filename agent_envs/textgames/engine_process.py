@@ -25,10 +25,12 @@ import os
 import pickle
 import select
 import signal
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,7 @@ class EngineProcess:
         self._proc: subprocess.Popen | None = None  # the child, when we started it
         self._pid: int | None = None
         self._channel: socket.socket | None = None
+        self._workdir: str | None = None  # the child's working directory, when we started it
         self._owner = os.getpid()
         #: Games opened or run by the current child (used to recycle it, see the module notes).
         self.opens = 0
@@ -268,6 +271,7 @@ class EngineProcess:
         proc, pid, channel = self._proc, self._pid, self._channel
         self._proc = self._pid = self._channel = None
         self.opens = 0
+        workdir, self._workdir = self._workdir, None
         if channel is None:
             return
         if self.owned and pid is not None:  # a forked copy leaves the parent's child alone
@@ -281,6 +285,8 @@ class EngineProcess:
             else:  # a copy is not our child: its parent (or the template) reaps it
                 _wait_gone(pid, _KILL_WAIT_S)
         channel.close()
+        if workdir is not None:  # after the kill: no engine writes into it any more
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # never raise from a finalizer
@@ -302,9 +308,13 @@ class EngineProcess:
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         ours, theirs = socket.socketpair()
+        # the engines' working directory is ours, not the user's: whatever an engine
+        # writes by a relative path lands there and is removed by close()
+        self._workdir = tempfile.mkdtemp(prefix="agent-envs-engine-")
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "agent_envs.textgames.engine_server", str(theirs.fileno())],
+                cwd=self._workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

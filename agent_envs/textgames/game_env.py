@@ -101,6 +101,9 @@ class TextGameEnv(TextEnv):
         self._not_applied: dict[int, dict[str, Any]] = {}
         self._replay_not_applied: dict[int, dict[str, Any]] = {}
 
+    #: The keys ``reset(options=...)`` accepts (each subclass names its own).
+    reset_options: tuple[str, ...] = ()
+
     # ------------------------------------------------------------- for subclasses
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
         """Choose this episode's game with ``self.np_random``; return its file and facts."""
@@ -126,6 +129,10 @@ class TextGameEnv(TextEnv):
         """Start a new episode; if it raises, the environment is left as it was."""
         if options is not None and not isinstance(options, dict):
             raise TypeError(f"options must be a dict or None, got {type(options).__name__}")
+        unknown = sorted(set(options or ()) - set(self.reset_options))
+        if unknown:  # a misspelt key would silently play a random game instead
+            known = ", ".join(self.reset_options) or "none"
+            raise ValueError(f"unknown reset option(s) {unknown}; this env takes: {known}")
         saved = dict(self.__dict__)
         rng = self.__dict__.get("_np_random")
         rng_state = copy.deepcopy(rng.bit_generator.state) if rng is not None else None

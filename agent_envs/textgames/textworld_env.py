@@ -132,6 +132,8 @@ class TextWorldEnv(TextGameEnv):
         self._verified: dict[int, Path] = {}
         self._plan_length = self._plan_left = 1  # the winning policy's length: at reset, now
 
+    reset_options = ("game_index",)
+
     def _select_game(self, options: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
         index = (options or {}).get("game_index")
         if index is None:

@@ -15,8 +15,9 @@ family (id prefix)     expert                                                  k
                        not how to solve
 =====================  ======================================================  ==========
 
-Official ALFWorld tasks without a stored plan give empty walkthroughs: their episodes
-fail and are dropped from SFT data.
+Official ALFWorld tasks without a stored plan get one from the PDDL planner the first time
+their ``walkthrough()`` is asked (checked to win, then cached), so they yield expert
+episodes too.
 """
 
 from __future__ import annotations
