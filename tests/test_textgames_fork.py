@@ -103,7 +103,7 @@ def test_fork_and_pickle_after_a_killed_engine_equal_the_original(cache_dir):
 
 
 def test_a_fork_of_a_hung_step_replays_only_what_was_applied(cache_dir):
-    env = _make(cache_dir, engine_timeout_s=2.0)
+    env = _make(cache_dir, engine_timeout=2.0)
     env.reset(seed=0)
     steps = env.walkthrough()
     env.step(steps[0])

@@ -130,7 +130,7 @@ def test_engine_crash_restarts_the_game_in_place(cache_dir):
 
 
 def test_hung_engine_step_times_out_and_the_game_goes_on(cache_dir):
-    env = _make(cache_dir, engine_timeout_s=3.0).unwrapped
+    env = _make(cache_dir, engine_timeout=3.0).unwrapped
     env.reset(seed=0)
     steps = env.walkthrough()
     env.step(steps[0])
@@ -207,8 +207,8 @@ def test_bad_arguments_raise():
         {"difficulty": "w0-o1-q1"},
         {"max_turns": 0},
         {"num_games": 0},
-        {"engine_timeout_s": 0},
-        {"engine_timeout_s": float("nan")},
+        {"engine_timeout": 0},
+        {"engine_timeout": float("nan")},
     ]:
         with pytest.raises(ValueError):
             TextWorldEnv(**kwargs)
@@ -238,4 +238,13 @@ def test_a_forked_process_gets_its_own_engine(cache_dir):
     assert status == 0 and other not in (0, env._engine.pid)
     *_, info = env.step(steps[1])  # the original's engine was left alone
     assert info["action_valid"] and env.turn == 2
+    env.close()
+
+
+def test_old_engine_timeout_keyword_still_works_with_a_warning(tmp_path):
+    with pytest.warns(DeprecationWarning, match="engine_timeout"):
+        env = gym.make(
+            "TextWorld-Custom-v0", cache_dir=str(tmp_path), num_games=1, engine_timeout_s=12.0
+        )
+    assert env.unwrapped.engine_timeout == 12.0
     env.close()

@@ -20,7 +20,12 @@ from agent_envs.textgames.alfworld_generator import generate_task, write_task
 from agent_envs.textgames.alfworld_scenes import TASK_TYPES
 from agent_envs.textgames.cache import GameCache, default_cache_dir
 from agent_envs.textgames.engine_process import EngineFailure
-from agent_envs.textgames.game_env import ENGINE_START_TIMEOUT_S, TextGameEnv, require_extra
+from agent_envs.textgames.game_env import (
+    ENGINE_START_TIMEOUT_S,
+    TextGameEnv,
+    renamed_engine_timeout,
+    require_extra,
+)
 
 __all__ = ["ALFWorldEnv", "ensure_generated_task", "GENERATOR_VERSION"]
 
@@ -102,7 +107,7 @@ class ALFWorldEnv(TextGameEnv):
     size per split (default 600); ``goal_annotation``: None for templated goals, or an
     index into the human annotations of ``traj_data.json``; ``max_turns`` (default 50);
     ``show_admissible_commands``; ``cache_dir`` (default ``$AGENT_ENVS_CACHE/alfworld``);
-    ``engine_timeout_s``: time limit of one engine step (default 30 s; the engine runs in a
+    ``engine_timeout``: time limit of one engine step (default 30 s; the engine runs in a
     child process, and a step over the limit is answered as invalid, see ``TextGameEnv``).
 
     ## Version history
@@ -144,14 +149,15 @@ class ALFWorldEnv(TextGameEnv):
         max_turns: int = 50,
         show_admissible_commands: bool = False,
         cache_dir: str | None = None,
-        engine_timeout_s: float = 30.0,
+        engine_timeout: float = 30.0,
         render_mode: str | None = None,
+        engine_timeout_s: float | None = None,
     ) -> None:
         require_extra("textworld", "alfworld", "fast_downward")
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,
-            engine_timeout_s=engine_timeout_s,
+            engine_timeout=renamed_engine_timeout(engine_timeout, engine_timeout_s),
             render_mode=render_mode,
         )
         if split not in SPLITS:

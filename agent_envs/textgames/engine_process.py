@@ -24,8 +24,8 @@ import contextlib
 import os
 import pickle
 import select
-import signal
 import shutil
+import signal
 import socket
 import struct
 import subprocess

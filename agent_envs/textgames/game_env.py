@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ from agent_envs.textgames.commands import ACTION_PROTOCOL, command_key, extract_
 from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
 from agent_envs.textgames.engine_templates import ENGINE_PRELOAD
 
-__all__ = ["TextGameEnv", "require_extra", "ENGINE_START_TIMEOUT_S", "GAMES_PER_ENGINE_PROCESS"]
+__all__ = [
+    "TextGameEnv",
+    "require_extra",
+    "renamed_engine_timeout",
+    "ENGINE_START_TIMEOUT_S",
+    "GAMES_PER_ENGINE_PROCESS",
+]
 
 #: Time limit for starting the engine process, opening a game and resetting it.
 ENGINE_START_TIMEOUT_S = 300.0
@@ -36,6 +43,26 @@ def require_extra(*modules: str) -> None:
         )
 
 
+def renamed_engine_timeout(engine_timeout: float, engine_timeout_s: float | None) -> float:
+    """The engine time limit, from ``engine_timeout`` or its old name ``engine_timeout_s``.
+
+    Every family names its time limits ``*_timeout`` (seconds); the old keyword still
+    works, with a ``DeprecationWarning``.
+
+    Example:
+        >>> renamed_engine_timeout(30.0, None)
+        30.0
+    """
+    if engine_timeout_s is None:
+        return engine_timeout
+    warnings.warn(
+        "engine_timeout_s is now engine_timeout (seconds, like sim_timeout and cell_timeout)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return engine_timeout_s
+
+
 class TextGameEnv(TextEnv):
     """Plays a game through a ``textworld`` engine; subclasses choose and open the games.
 
@@ -44,7 +71,7 @@ class TextGameEnv(TextEnv):
     game is won or lost and is truncated after ``max_turns`` turns (invalid replies count).
     ``info["score"]`` is the fraction of the maximum score reached so far (0..1).
     The engine runs in a supervised child process (:class:`EngineProcess`): a step
-    that takes longer than ``engine_timeout_s`` seconds, or a crash, kills it; a fresh
+    that takes longer than ``engine_timeout`` seconds, or a crash, kills it; a fresh
     one replays the episode and the turn is answered as invalid, with the reason (such a
     turn is marked, so a fork or an unpickled copy replays it as not applied, too).
     :meth:`fork` copies the engine process itself (``os.fork`` in the child: same game,
@@ -71,26 +98,24 @@ class TextGameEnv(TextEnv):
         *,
         max_turns: int,
         show_admissible_commands: bool,
-        engine_timeout_s: float = 30.0,
+        engine_timeout: float = 30.0,
         render_mode: str | None = None,
     ) -> None:
         if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
             raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
         if (
-            not isinstance(engine_timeout_s, int | float)
-            or isinstance(engine_timeout_s, bool)
-            or not math.isfinite(engine_timeout_s)
-            or engine_timeout_s <= 0
+            not isinstance(engine_timeout, int | float)
+            or isinstance(engine_timeout, bool)
+            or not math.isfinite(engine_timeout)
+            or engine_timeout <= 0
         ):
-            raise ValueError(
-                f"engine_timeout_s must be a positive number, got {engine_timeout_s!r}"
-            )
+            raise ValueError(f"engine_timeout must be a positive number, got {engine_timeout!r}")
         super().__init__(
             max_observation_length=8192, max_action_length=16384, render_mode=render_mode
         )
         self.max_turns = max_turns
         self.show_admissible_commands = bool(show_admissible_commands)
-        self.engine_timeout_s = float(engine_timeout_s)
+        self.engine_timeout = float(engine_timeout)
         self._engine: EngineProcess | None = None
         self._engine_path: Path | None = None
         self._state: dict[str, Any] = {}
@@ -165,7 +190,7 @@ class TextGameEnv(TextEnv):
         engine = self._engine
         if engine is not None and engine.owned and engine.running and self._engine_path:
             try:
-                twin._engine = engine.fork(self.engine_timeout_s)
+                twin._engine = engine.fork(self.engine_timeout)
             except EngineFailure:  # both restart (and replay) at their next step
                 twin._engine = None
         return twin
@@ -220,10 +245,10 @@ class TextGameEnv(TextEnv):
                 self._restart_engine()  # a forked copy, or an engine lost since last turn
                 engine = self._engine
             assert engine is not None  # _restart_engine raises when it cannot start one
-            state = engine.call(("step", command), self.engine_timeout_s)
+            state = engine.call(("step", command), self.engine_timeout)
         except EngineFailure as exc:  # an engine failure must not end the run: restart it
             what = {
-                "timeout": f"did not answer {command!r} within {self.engine_timeout_s:g} s",
+                "timeout": f"did not answer {command!r} within {self.engine_timeout:g} s",
                 "crash": f"stopped while playing {command!r}",
             }.get(exc.kind, f"failed on {command!r} ({exc})")
             try:
@@ -339,7 +364,7 @@ class TextGameEnv(TextEnv):
         state = self._start_game(path)
         assert self._engine is not None
         for command in self._commands:
-            state = self._engine.call(("step", command), self.engine_timeout_s)
+            state = self._engine.call(("step", command), self.engine_timeout)
         self._state = state
 
     def _system_prompt(self) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from agent_envs.core.info import TurnOutcome
 from agent_envs.textgames.cache import GameCache, default_cache_dir
 from agent_envs.textgames.commands import ACTION_PROTOCOL, extract_command, find_system_command
-from agent_envs.textgames.game_env import TextGameEnv, require_extra
+from agent_envs.textgames.game_env import TextGameEnv, renamed_engine_timeout, require_extra
 from agent_envs.textgames.tw_engine import clean_feedback, open_textworld_game
 from agent_envs.textgames.tw_games import KINDS, SPLITS, ensure_game, resolve_settings
 
@@ -69,7 +69,7 @@ class TextWorldEnv(TextGameEnv):
     ``num_games``: pool size per split (default 1000); ``max_turns`` (default 50);
     ``include_description``, ``include_inventory``, ``show_admissible_commands``;
     ``cache_dir`` (default ``$AGENT_ENVS_CACHE/textworld`` or
-    ``~/.cache/agent-envs/textworld``); ``engine_timeout_s``: time limit of one engine
+    ``~/.cache/agent-envs/textworld``); ``engine_timeout``: time limit of one engine
     step (default 30 s; the game runs in a child process, and a step over the limit is
     answered as an invalid turn saying so, after which the game continues where it was).
 
@@ -105,15 +105,16 @@ class TextWorldEnv(TextGameEnv):
         include_inventory: bool = False,
         show_admissible_commands: bool = False,
         cache_dir: str | None = None,
-        engine_timeout_s: float = 30.0,
+        engine_timeout: float = 30.0,
         render_mode: str | None = None,
+        engine_timeout_s: float | None = None,
         **knobs: Any,
     ) -> None:
         require_extra("textworld", "jericho")
         super().__init__(
             max_turns=max_turns,
             show_admissible_commands=show_admissible_commands,
-            engine_timeout_s=engine_timeout_s,
+            engine_timeout=renamed_engine_timeout(engine_timeout, engine_timeout_s),
             render_mode=render_mode,
         )
         if kind not in KINDS:
