@@ -12,7 +12,7 @@ import pytest
 import agent_envs  # noqa: F401
 from agent_envs.baselines import POLICIES, make_policy
 from agent_envs.baselines.space import from_unit, to_unit
-from agent_envs.bench.episode import EpisodeTask, play_task
+from agent_envs.bench.task import EpisodeTask, play_task
 
 BLACK_BOX = ["random", "sobol", "bo", "cmaes"]
 ACS_IDS = [env_id for env_id in gym.registry if env_id.startswith("ACS-")]

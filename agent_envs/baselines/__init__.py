@@ -50,10 +50,10 @@ from agent_envs.baselines.chat_model import (
 )
 from agent_envs.baselines.chat_policy import ChatPolicy
 from agent_envs.baselines.cma_es import CMAESPolicy
-from agent_envs.baselines.episode import Episode, play_episode, play_stepper
 from agent_envs.baselines.hf_local import HFLocalPolicy
 from agent_envs.baselines.models import SMOLLM2_GGUF, load_smollm2, smollm2_path
 from agent_envs.baselines.openai_chat import EndpointError, OpenAIChatPolicy
+from agent_envs.baselines.play import Episode, play_episode, play_stepper
 from agent_envs.baselines.random_search import RandomSearch, SobolSearch
 from agent_envs.baselines.registry import POLICIES, make_policy, policy_class
 from agent_envs.baselines.serve import ChatCompletionServer

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from agent_envs.baselines.chat_model import ChatModel, ContextLengthError
-from agent_envs.baselines.protocol import (
+from agent_envs.baselines.openai_wire import (
     RequestError,
     completion_body,
     error_body,

@@ -4,9 +4,9 @@
 every policy on the same seeds, in parallel processes, and resumes when re-run.
 """
 
-from agent_envs.bench.episode import EpisodeTask, episode_record, play_task
 from agent_envs.bench.runner import BenchConfig, check_policies, load_records, run_bench
 from agent_envs.bench.stats import summarize
+from agent_envs.bench.task import EpisodeTask, episode_record, play_task
 
 __all__ = [
     "BenchConfig",

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         >>> import tempfile
         >>> parser = argparse.ArgumentParser()
         >>> add_arguments(parser)
-        >>> argv = ["Toy-GuessNumber-v0", "--policy", "agent_envs.bench.episode:_Always50",
+        >>> argv = ["Toy-GuessNumber-v0", "--policy", "agent_envs.bench.task:_Always50",
         ...         "--episodes", "2", "--no-progress", "--workers", "1", "--out", tempfile.mkdtemp()]
         >>> run(parser.parse_args(argv))  # doctest: +ELLIPSIS
         <BLANKLINE>

@@ -1,7 +1,7 @@
 """Run a benchmark: every policy on the same seeds, in parallel, resumable.
 
 Each finished episode is appended to ``episodes.jsonl`` as soon as it ends (one
-:func:`~agent_envs.bench.episode.episode_record` row per episode), so a run
+:func:`~agent_envs.bench.task.episode_record` row per episode), so a run
 that is interrupted, or re-run with the same arguments, only plays what is missing.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_envs.bench.episode import EpisodeTask, episode_record, play_task
+from agent_envs.bench.task import EpisodeTask, episode_record, play_task
 
 __all__ = ["BenchConfig", "check_policies", "load_records", "run_bench"]
 
@@ -147,7 +147,7 @@ def run_bench(
     Example:
         >>> import tempfile, pathlib
         >>> out = pathlib.Path(tempfile.mkdtemp())
-        >>> policy = "agent_envs.bench.episode:_Always50"
+        >>> policy = "agent_envs.bench.task:_Always50"
         >>> config = BenchConfig("Toy-GuessNumber-v0", [policy], [0, 1], {"max_turns": 3})
         >>> len(run_bench(config, out, progress=False))
         2

@@ -22,7 +22,8 @@ from agent_envs.train.config import TrainConfig
 from agent_envs.train.evaluation import evaluation_summary
 from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
 from agent_envs.train.policy import load_policy, resolve_device
-from agent_envs.train.rollout import (
+from agent_envs.train.run_log import RunLog, plot_learning_curve
+from agent_envs.train.sampling import (
     Sample,
     Sampler,
     episode_stats,
@@ -30,7 +31,6 @@ from agent_envs.train.rollout import (
     play_groups,
     play_turn_groups,
 )
-from agent_envs.train.run_log import RunLog, plot_learning_curve
 from agent_envs.train.sft import (
     collect_expert_episodes,
     read_chat_jsonl,

@@ -6,7 +6,7 @@ policy, calling the optional :class:`~agent_envs.baselines.Policy` hooks (``rese
 ``act`` with ``info``) and noting each turn's :attr:`~agent_envs.baselines.Policy.last_error`
 in ``trajectory.metadata["policy_errors"]``. :class:`Episode` is a read-only view of
 such a trajectory (plus the ``reset`` info); the benchmark's JSONL row is another
-(:func:`agent_envs.bench.episode.episode_record`).
+(:func:`agent_envs.bench.task.episode_record`).
 """
 
 from __future__ import annotations

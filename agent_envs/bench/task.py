@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_envs.baselines.base import Policy
-from agent_envs.baselines.episode import policy_errors
+from agent_envs.baselines.play import policy_errors
 from agent_envs.rl.stepper import EpisodeStepper
 from agent_envs.rl.trajectory import Trajectory
 
@@ -128,18 +128,18 @@ def play_task(task: EpisodeTask) -> dict[str, Any]:
     """Play ``task`` to the end and return its JSON-ready record (:func:`episode_record`).
 
     The episode runs through :class:`~agent_envs.rl.EpisodeStepper`
-    (:func:`~agent_envs.baselines.episode.play_stepper`), like every other episode of
+    (:func:`~agent_envs.baselines.play.play_stepper`), like every other episode of
     the project. An exception anywhere is caught and stored under ``error`` (with the
     turns played until then), so one bad episode never stops a benchmark.
 
     Example:
-        >>> task = EpisodeTask("Toy-GuessNumber-v0", "agent_envs.bench.episode:_Always50", seed=0)
+        >>> task = EpisodeTask("Toy-GuessNumber-v0", "agent_envs.bench.task:_Always50", seed=0)
         >>> rec = play_task(task)
         >>> rec["error"], rec["turns"][0]["valid"], rec["n_turns"]
         (None, True, 8)
     """
     from agent_envs import make
-    from agent_envs.baselines.episode import play_stepper
+    from agent_envs.baselines.play import play_stepper
     from agent_envs.baselines.registry import make_policy
 
     start = time.perf_counter()

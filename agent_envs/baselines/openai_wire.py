@@ -67,7 +67,7 @@ def parse_chat_request(body: Any, *, served_model: str, max_tokens_limit: int) -
         ...                    max_tokens_limit=512)
         Traceback (most recent call last):
         ...
-        agent_envs.baselines.protocol.RequestError: messages must be a non-empty list
+        agent_envs.baselines.openai_wire.RequestError: messages must be a non-empty list
     """
     if not isinstance(body, dict):
         raise RequestError(400, "the request body must be a JSON object")
