@@ -86,9 +86,7 @@ def _subcircuit(name: str, design: dict[str, float]) -> tuple[str, str, str]:
     cards = []
     for use in meta["models"]:
         params = dict(process[use["type"]])
-        params["lambda"] = (
-            params["lambda"] * process["reference_length"] / design[use["length"]]
-        )
+        params["lambda"] = params["lambda"] * process["reference_length"] / design[use["length"]]
         body = " ".join(f"{k}={v:.10g}" for k, v in params.items())
         cards.append(f".model {use['name']} {use['type']} ({body})")
     ld = meta["diffusion_length"]
@@ -187,7 +185,13 @@ meas ac xc_peak max vdb(out_dm)
 .end
 """
     t, f = _run_meas(tran), _run_meas(follower)
-    out: dict = {"gain": a.get("xc_gain"), "gain_1hz": a.get("xc_g1hz"), "ugbw": a.get("xc_ugf"), "pm": None, "slew": None}
+    out: dict = {
+        "gain": a.get("xc_gain"),
+        "gain_1hz": a.get("xc_g1hz"),
+        "ugbw": a.get("xc_ugf"),
+        "pm": None,
+        "slew": None,
+    }
     if "xc_ugf" in a and "xc_phu" in a and a["xc_gain"] >= 0:
         dc = 180.0 * round(a["xc_ph0"] / 180.0)  # a DC gain is real: 0 or 180 degrees
         out["pm"] = (180.0 + a["xc_phu"] - dc + 180.0) % 360.0 - 180.0
@@ -265,7 +269,12 @@ def test_the_cases_cover_what_they_claim() -> None:
 
 #: circuit -> compensation variants of the default design: (variables, conditions) to change
 FAMILIES = {
-    "opamp": [({"cc": 0.3e-12}, {}), ({"cc": 0.6e-12}, {}), ({"cc": 2e-12}, {}), ({"cc": 5e-12}, {})],
+    "opamp": [
+        ({"cc": 0.3e-12}, {}),
+        ({"cc": 0.6e-12}, {}),
+        ({"cc": 2e-12}, {}),
+        ({"cc": 5e-12}, {}),
+    ],
     "ota5": [({}, {"cl": 0.5e-12}), ({}, {"cl": 2e-12}), ({}, {"cl": 5e-12})],
     "foldedcascode": [({}, {"cl": 0.5e-12}), ({}, {"cl": 1e-12}), ({}, {"cl": 1e-11})],
     "telescopic": [({}, {"cl": 0.5e-12}), ({}, {"cl": 2e-12}), ({}, {"cl": 5e-12})],
@@ -323,13 +332,13 @@ def test_follower_orders_designs_as_phase_margin(name: str) -> None:
             env, ref = _both(name, kind)
         else:
             env, ref = _env(name, design, conditions), _bench(name, design, conditions)
-        if env["pm"] is not None and 0 < env["pm"] and ref["follower_at_ugf"] is not None:
+        if env["pm"] is not None and env["pm"] > 0 and ref["follower_at_ugf"] is not None:
             stable.append((env["pm"], ref["follower_at_ugf"], ref["peak"], kind))
             implied = math.degrees(2 * math.asin(min(1.0, 1 / (2 * ref["follower_at_ugf"]))))
             assert implied == pytest.approx(env["pm"], abs=3.0), (kind, implied, env["pm"])
     stable.sort()
     assert len(stable) >= 4, stable
-    for (pm_a, t_a, pk_a, a), (pm_b, t_b, pk_b, b) in zip(stable, stable[1:], strict=False):
+    for (pm_a, t_a, _, a), (pm_b, t_b, _, b) in zip(stable, stable[1:], strict=False):
         if pm_b - pm_a > 2.0:
             assert t_a > t_b, (a, pm_a, t_a, b, pm_b, t_b)
 
