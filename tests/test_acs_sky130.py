@@ -53,6 +53,7 @@ def test_deck_is_the_projects_lib_line_params_and_template(circuit):
     assert ".param acs_w1=1.000000e-05" in lines
     tb = circuit.testbenches[0]
     names = tuple(circuit.defaults()) + tuple(circuit.condition_defaults())
+    names += tuple(circuit.junction_geometry(circuit.defaults()))  # acs_ad_w1, acs_pd_w1, ...
     check_pdk_deck(deck, tb.template, lines[1], names)
     for bad in (
         deck + ".control\n",  # an extra line

@@ -156,6 +156,11 @@ class Circuit:
     #: a foundry model library instead of ``.model`` cards: ``{"name": "sky130", "corner":
     #: "tt"}`` (see :mod:`agent_envs.circuits.pdk`); None for the project's simple cards
     pdk: dict[str, str] | None = None
+    #: source/drain diffusion length (m) from the gate edge to the diffusion's end: each
+    #: device gets ``AD = AS = W * diffusion_length`` and ``PD = PS = 2 * (W +
+    #: diffusion_length)`` through the holes ``{ad_<w>}`` / ``{pd_<w>}`` of its width
+    #: variable ``<w>``, so the model cards' junction capacitances act; None: no such holes
+    diffusion_length: float | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Circuit:
@@ -197,6 +202,7 @@ class Circuit:
             spec_sets=dict(meta.get("spec_sets", {})),
             conditions=tuple(Variable(**v) for v in meta.get("conditions", [])),
             pdk=dict(meta["pdk"]) if meta.get("pdk") else None,
+            diffusion_length=meta.get("diffusion_length"),
         )
         circuit._validate()
         return circuit
@@ -226,6 +232,29 @@ class Circuit:
         """
         return {v.name: float(v.default) for v in self.conditions}
 
+    def junction_geometry(self, values: dict[str, float]) -> dict[str, float]:
+        """Drain/source area (``ad_<w>``) and perimeter (``pd_<w>``) for every width variable.
+
+        A width variable is one measured in metres whose name starts with ``w``; the
+        diffusion is a ``W x diffusion_length`` rectangle. Empty without a diffusion length.
+
+        Example:
+            >>> c = Circuit.load("opamp")
+            >>> g = c.junction_geometry(c.defaults())
+            >>> c.diffusion_length, g["ad_w1"], g["pd_w1"]  # W = 20 um
+            (1.5e-06, 3e-11, 4.3e-05)
+        """
+        if self.diffusion_length is None:
+            return {}
+        ld = float(self.diffusion_length)
+        out = {}
+        for v in self.variables:
+            if v.unit == "m" and v.name.startswith("w"):
+                w = float(values[v.name])
+                out[f"ad_{v.name}"] = float(f"{w * ld:.6e}")
+                out[f"pd_{v.name}"] = float(f"{2.0 * (w + ld):.6e}")
+        return out
+
     def measurement(self, name: str) -> Measurement:
         """Return the measurement called ``name`` (KeyError if there is none)."""
         for m in self.measurements:
@@ -238,6 +267,9 @@ class Circuit:
 
         names = [v.name for v in self.variables]
         holes = names + [v.name for v in self.conditions]
+        if self.diffusion_length is not None and not 0 < self.diffusion_length < 1e-4:
+            raise ValueError(f"{self.name}: bad diffusion_length {self.diffusion_length}")
+        derived = list(self.junction_geometry(self.defaults()))
         if len(set(holes)) != len(holes):
             raise ValueError(f"{self.name}: duplicate variable or condition names")
         for v in self.variables + self.conditions:
@@ -259,7 +291,7 @@ class Circuit:
         if len(set(self.analyses)) != len(self.analyses):
             raise ValueError(f"{self.name}: two testbenches run the same analysis kind")
         for tb in self.testbenches:
-            check_template(tb.template, set(holes))
+            check_template(tb.template, set(holes + derived))
 
     def _validate_pdk(self) -> None:
         from agent_envs.circuits.pdk import PDKS

@@ -32,12 +32,26 @@ def _db(x: np.ndarray) -> np.ndarray:
 
 
 def _low_freq_gain_db(vectors: Vectors, m: Measurement) -> float | None:
+    """|H| in dB at the sweep's first frequency: the DC gain when the sweep starts decades
+    below every pole (the testbenches sweep from 1 uHz)."""
     h = _vector(vectors, m.vector)
     return None if h is None or len(h) == 0 else float(_db(h[:1])[0])
 
 
+def _dc_phase(h: np.ndarray) -> float:
+    """The DC phase in degrees: 0 or 180. A DC transfer function is real, so the phase at the
+    sweep's first frequency (decades below every pole) is snapped to its nearest multiple of
+    180 degrees, removing the residual of a pole that is not infinitely far away."""
+    return float(180.0 * np.round(np.degrees(np.angle(h[0])) / 180.0))
+
+
 def _unity_crossing(vectors: Vectors, m: Measurement) -> tuple[float, float] | None:
-    """(frequency, unwrapped phase in degrees) where |H| first falls through 0 dB."""
+    """(frequency, unwrapped phase in degrees) where |H| first falls through 0 dB.
+
+    Magnitude (dB) and unwrapped phase are interpolated linearly in log frequency between
+    the two sweep points around the crossing. None when the gain starts below 0 dB or
+    never falls through it.
+    """
     h, f = _vector(vectors, m.vector), _freq(vectors)
     if h is None or f is None or len(h) < 2:
         return None
@@ -57,14 +71,23 @@ def _unity_gain_frequency(vectors: Vectors, m: Measurement) -> float | None:
     return None if crossing is None else crossing[0]
 
 
+def _wrap_degrees(x: float) -> float:
+    """``x`` wrapped into (-180, 180]."""
+    y = (x + 180.0) % 360.0 - 180.0
+    return 180.0 if y == -180.0 else y
+
+
 def _phase_margin(vectors: Vectors, m: Measurement) -> float | None:
+    """``180 + (phase(UGF) - phase(DC))`` wrapped into (-180, 180] degrees.
+
+    ``phase(UGF) - phase(DC)`` is the phase the loop has accumulated between DC and the
+    unity-gain frequency (unwrapped along the sweep); a negative margin is an unstable
+    unity-gain loop.
+    """
     crossing = _unity_crossing(vectors, m)
     if crossing is None:
         return None
-    h = _vector(vectors, m.vector)
-    # phase relative to the low-frequency phase (0 for a non-inverting gain)
-    start = float(np.degrees(np.angle(h[0])))
-    return 180.0 + (crossing[1] - start)
+    return _wrap_degrees(180.0 + (crossing[1] - _dc_phase(_vector(vectors, m.vector))))
 
 
 def _rejection_db(vectors: Vectors, m: Measurement) -> float | None:
@@ -96,41 +119,54 @@ def _crossing_time(
     return float(t[j - 1] + frac * (t[j] - t[j - 1]))
 
 
-def _edge_rate(t: np.ndarray, v: np.ndarray, step: float, rising: bool) -> float | None:
-    """10-90 % slope of the output's actual excursion in this half, in V/us.
+def _first_pass(t: np.ndarray, v: np.ndarray, level: float, rising: bool) -> float | None:
+    """First time ``v`` is at or beyond ``level`` (interpolated between samples); ``t[0]``
+    when it already is at the first sample; None when it never gets there."""
+    passed = (v >= level) if rising else (v <= level)
+    if not passed.any():
+        return None
+    j = int(np.argmax(passed))
+    if j == 0:
+        return float(t[0])
+    frac = (level - v[j - 1]) / (v[j] - v[j - 1])
+    return float(t[j - 1] + frac * (t[j] - t[j - 1]))
 
-    The excursion runs from the starting level to the extreme reached in the half, so a
-    design whose output cannot follow the whole step (input or output range) or is still
-    slewing at the end still gets its slope; an output that moves less than 10 % of the
-    input ``step`` gives None.
-    """
-    start = float(v[0])
-    extreme = float(v.max() if rising else v.min())
-    excursion = extreme - start
-    if abs(excursion) < 0.1 * step:
+
+def _edge_time(t: np.ndarray, v: np.ndarray, low: float, high: float, rising: bool) -> float | None:
+    """Time from the 10 % to the 90 % level of the ideal excursion ``low -> high`` (or back)."""
+    step = high - low
+    start, end = (low, high) if rising else (high, low)
+    t10 = _first_pass(t, v, start + 0.1 * (end - start), rising)
+    if t10 is None:
         return None
-    t1 = _crossing_time(t, v, start + 0.1 * excursion, rising, 0)
-    if t1 is None:
+    after = t >= t10
+    t90 = _first_pass(t[after], v[after], start + 0.9 * (end - start), rising)
+    if t90 is None or t90 <= t10 or step == 0:
         return None
-    t2 = _crossing_time(t, v, start + 0.9 * excursion, rising, int(np.searchsorted(t, t1)))
-    if t2 is None or t2 <= t1:
-        return None
-    return float(0.8 * abs(excursion) / (t2 - t1) * 1e-6)
+    return t90 - t10
 
 
 def _slew_rate(vectors: Vectors, m: Measurement) -> float | None:
-    v, t = _vector(vectors, m.vector), vectors.get("tran", {}).get("time")
-    if v is None or t is None or len(v) < 3:
+    """Slew rate of a buffer driven by a step ``low -> high`` at ``rise_at`` and back at
+    ``fall_at`` (options, s): ``0.8 * (high - low) / (t90 - t10)`` in V/us between the fixed
+    10 % and 90 % levels of the step's ideal excursion, the slower of rise and fall.
+
+    Each edge is searched from its input step's start to the next step (or the end); None
+    when the output never reaches a level in that window (a dead, stuck or too slow design).
+    """
+    tv = _tran(vectors, m)
+    if tv is None:
         return None
-    v, t = np.real(v), np.real(t)
-    step = float(m.options["high"]) - float(m.options["low"])
-    mid = t[0] + (t[-1] - t[0]) / 2.0  # the input rises in the first half, falls in the second
-    first, second = t <= mid, t > mid
-    rise = _edge_rate(t[first], v[first], step, rising=True)
-    fall = _edge_rate(t[second], v[second], step, rising=False)
+    t, v = tv
+    low, high = float(m.options["low"]), float(m.options["high"])
+    rise_at = float(m.options.get("rise_at", t[0]))
+    fall_at = float(m.options.get("fall_at", t[0] + (t[-1] - t[0]) / 2.0))
+    rise_window, fall_window = (t >= rise_at) & (t < fall_at), t >= fall_at
+    rise = _edge_time(t[rise_window], v[rise_window], low, high, rising=True)
+    fall = _edge_time(t[fall_window], v[fall_window], low, high, rising=False)
     if rise is None or fall is None:
         return None
-    return min(rise, fall)
+    return float(0.8 * abs(high - low) / max(rise, fall) * 1e-6)
 
 
 def _spot_value(vectors: Vectors, m: Measurement) -> float | None:

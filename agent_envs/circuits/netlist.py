@@ -148,6 +148,8 @@ def render_decks(
     _validate_conditions(circuit, conditions)
     rendered = {name: format_number(float(value)) for name, value in values.items()}
     rendered.update({name: format_number(float(v)) for name, v in conditions.items()})
+    geometry = circuit.junction_geometry(dict(values))
+    rendered.update({name: format_number(v) for name, v in geometry.items()})
     if circuit.pdk is not None:
         return _render_pdk_decks(circuit, rendered)
     cards = _model_cards(circuit, values)
