@@ -43,7 +43,10 @@ def resident(circuit, tmp_path_factory):
 def _close(a: dict, b: dict, rel: float = 1e-6) -> None:
     assert set(a) == set(b)
     for name in a:
-        assert a[name] == pytest.approx(b[name], rel=rel), name
+        if b[name] is None:  # not measurable (e.g. the output never reaches a slew level)
+            assert a[name] is None, name
+        else:
+            assert a[name] == pytest.approx(b[name], rel=rel), name
 
 
 def test_deck_is_the_projects_lib_line_params_and_template(circuit):

@@ -301,21 +301,29 @@ def test_reset_recycles_the_sandbox_instead_of_starting_one(box):
 
 
 def test_reset_leaves_nothing_of_the_last_session(box):
+    # what a fresh session sees: empty, but for the parents of the interpreter's bind
+    # mount when it lives under /tmp (a checkout under /tmp, as in CI)
+    fresh = box.run("import os; print(os.listdir('.'), sorted(os.listdir('/tmp')))").output
+    skeleton = [name for name in os.listdir("/tmp") if sys.executable.startswith(f"/tmp/{name}/")]
+    assert fresh == f"[] {sorted(skeleton)}\n"
     box.run(
         "import os, subprocess\n"
         "secret = 1\n"
         "open('a', 'w').write('x')\n"
         "open('/tmp/b', 'w').write('x')\n"
         "os.mkdir('locked'); open('locked/c', 'w').write('x'); os.chmod('locked', 0)\n"
+        "[open(f'/tmp/{n}/planted', 'w').write('x') for n in os.listdir('/tmp') if n != 'b']\n"
     )
     box.reset()
     code = (
         "import os\n"
-        "print(os.listdir('.'), os.listdir('/tmp'), 'secret' in dir())\n"
+        "print(os.listdir('.'), sorted(os.listdir('/tmp')), 'secret' in dir())\n"
         "print(sorted(os.listdir('/proc/self/fd')))\n"
+        "print([p for n in os.listdir('/tmp') for p in os.listdir(f'/tmp/{n}') if p == 'planted'])\n"
     )
     lines = box.run(code).output.splitlines()
-    assert lines[0] == "[] [] False"
+    assert lines[0] == f"[] {sorted(skeleton)} False"
+    assert lines[2] == "[]"  # files planted inside the kept skeleton are gone too
     fds = json.loads(lines[1].replace("'", '"'))
     assert len(fds) <= 6, fds  # stdin/out/err, commands, results (+ the listing's own)
 

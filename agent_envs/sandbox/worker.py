@@ -259,22 +259,57 @@ def _reap() -> None:
             return
 
 
-def _empty_dir(path: str) -> None:
-    """Remove everything inside ``path`` (never following links), keeping ``path``."""
+def _skeleton(path: str) -> set:
+    """The entries under ``path`` before any session ran, down to the mount points.
+
+    At the bubblewrap levels a bind mount (the interpreter, when it lives under /tmp)
+    leaves its parent directories in the private /tmp; a reset keeps them and never
+    descends into a mount point.
+    """
+    keep = set()
+    try:
+        device = os.stat(path).st_dev
+        stack = [path]
+        while stack:
+            for entry in os.scandir(stack.pop()):
+                keep.add(entry.path)
+                same_device = entry.stat(follow_symlinks=False).st_dev == device
+                if entry.is_dir(follow_symlinks=False) and same_device:
+                    stack.append(entry.path)
+    except OSError:
+        pass
+    return keep
+
+
+def _empty_dir(path: str, keep: set = frozenset()) -> None:
+    """Remove everything inside ``path`` (never following links) but ``keep``'s entries."""
     try:
         entries = list(os.scandir(path))
+        device = os.stat(path).st_dev
     except OSError:
         return
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                os.chmod(entry.path, 0o700)
-                _empty_dir(entry.path)
-                os.rmdir(entry.path)
-            else:
+                if entry.stat(follow_symlinks=False).st_dev != device:
+                    continue  # a mount point: never ours to empty
+                if entry.path not in keep:
+                    os.chmod(entry.path, 0o700)
+                _empty_dir(entry.path, keep)
+                if entry.path not in keep:
+                    os.rmdir(entry.path)
+            elif entry.path not in keep:
                 os.unlink(entry.path)
         except OSError:
             pass
+
+
+def _left_over(path: str, keep: set) -> bool:
+    """Whether ``path`` holds anything that is not in ``keep``."""
+    try:
+        return any(e.path not in keep for e in os.scandir(path))
+    except OSError:
+        return False
 
 
 def _on_alarm(signum, frame):  # noqa: ARG001
@@ -407,6 +442,7 @@ def main(cmd_fd: int, frame_fd: int) -> None:
     _prctl(libc, 4, 0)  # PR_SET_DUMPABLE=0: sessions (same uid) cannot read our memory
     recv_ctl, send_ack = _reader(ctl_fd), _writer(ack_fd)
     dirs = list(setup.get("wipe", []))
+    keep = set().union(*[_skeleton(p) for p in dirs]) if dirs else set()
     me, session = os.getpid(), 0
     poller = select.poll()
     poller.register(ctl_fd, select.POLLIN)
@@ -460,8 +496,8 @@ def main(cmd_fd: int, frame_fd: int) -> None:
             session = 0
             ended = _end_descendants(me)
             for path in dirs:
-                _empty_dir(path)
-            left = [p for p in dirs if os.path.isdir(p) and os.listdir(p)]
+                _empty_dir(path, keep)
+            left = [p for p in dirs if os.path.isdir(p) and _left_over(p, keep)]
             send_ack({"kind": "clean", "ended": ended, "left": ",".join(left)})
 
 
