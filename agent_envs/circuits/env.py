@@ -9,12 +9,12 @@ import tempfile
 from collections import OrderedDict
 from typing import Any
 
+from agent_envs.circuits.agent_texts import system_prompt, task_text, turn_report
 from agent_envs.circuits.backends import BACKENDS, SimResult, make_backend
 from agent_envs.circuits.circuit import Circuit, Variable
 from agent_envs.circuits.corners import CornerBackend, check_corners
 from agent_envs.circuits.netlist import UnsafeDeckError, format_number, render_decks
 from agent_envs.circuits.protocol import format_action, format_si, read_action, tool_schema
-from agent_envs.circuits.report import system_prompt, task_text, turn_report
 from agent_envs.circuits.specs import Spec, draw_specs, load_spec_set, score_specs
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
