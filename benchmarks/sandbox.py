@@ -97,7 +97,7 @@ def episode_loop(episodes: int) -> tuple[float, float]:
     """Median and 90th-percentile ms of reset + first cell over short MathTIR episodes."""
     from agent_envs.math.env import MathTIREnv
 
-    env = MathTIREnv(difficulty=1, cell_timeout=5)
+    env = MathTIREnv(levels=1, cell_timeout=5)
     starts = []
     for seed in range(episodes):
         start = time.perf_counter()

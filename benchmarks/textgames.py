@@ -141,7 +141,7 @@ def main() -> None:
 
     cache = tempfile.mkdtemp(prefix="bench-textgames-")
 
-    env = gym.make("TextWorld-Custom-v0", difficulty="w2-o3-q4", cache_dir=cache, num_games=1)
+    env = gym.make("TextWorld-Custom-v0", preset="w2-o3-q4", cache_dir=cache, num_games=1)
     env.reset(seed=0)  # generates the game (not timed)
     game, commands = env.unwrapped._game_path, env.unwrapped.walkthrough()
     infos = textworld.EnvInfos(

@@ -113,6 +113,8 @@ def test_splits_do_not_share_tasks(cache_dir):
         return text
 
     assert problem("train") != problem("valid_unseen")
+    # the suite's names play ALFWorld's splits: valid is valid_seen, test is valid_unseen
+    assert problem("test") == problem("valid_unseen") != problem("valid")
 
 
 def test_invalid_replies_and_unknown_commands(cache_dir):
@@ -127,7 +129,9 @@ def test_invalid_replies_and_unknown_commands(cache_dir):
 
 def test_bad_arguments_raise(tmp_path):
     with pytest.raises(ValueError):
-        ALFWorldEnv(split="test")
+        ALFWorldEnv(split="dev")
+    with pytest.raises(ValueError, match="no difficulty knob"):
+        ALFWorldEnv(difficulty=0.5)
     with pytest.raises(ValueError):
         ALFWorldEnv(task_types=("make_coffee",))
     with pytest.raises(ValueError):

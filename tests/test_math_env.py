@@ -65,7 +65,7 @@ def test_reward_comes_from_the_agent_message_only():
 
 
 def test_tool_use_solves_a_level_five_problem_end_to_end():
-    env = _env(areas=["arithmetic"], difficulty=5)
+    env = _env(areas=["arithmetic"], levels=5)
     obs, info = env.reset(seed=5)
     n = int(re.search(r"\$(\d+)!\$", obs).group(1))
     obs, *_ = env.step(CODE.format(f"import math\nsum(map(int, str(math.factorial({n}))))"))
@@ -126,7 +126,9 @@ def test_constructor_validation():
     with pytest.raises(ValueError):
         MathTIREnv(max_turns=0)
     with pytest.raises(ValueError):
-        MathTIREnv(difficulty=7)
+        MathTIREnv(difficulty=1.5)
+    with pytest.raises(ValueError):
+        MathTIREnv(levels=7)
     with pytest.raises(ValueError):
         MathTIREnv(isolation="chroot")
     with pytest.raises(ValueError):

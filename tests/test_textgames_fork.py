@@ -214,13 +214,13 @@ def test_prefetch_builds_the_pool_in_parallel_and_reports_its_time(tmp_path):
     from agent_envs.textgames.cache import GameCache
     from agent_envs.textgames.prefetch import prefetch
 
-    report = prefetch("TextWorld-Custom-v0", 2, jobs=2, difficulty="easy", cache_dir=str(tmp_path))
+    report = prefetch("TextWorld-Custom-v0", 2, jobs=2, preset="easy", cache_dir=str(tmp_path))
     assert (report.games, report.jobs) == (2, 2) and report.seconds > 0
     assert "2 games of TextWorld-Custom-v0 ready in" in str(report)
     entries = sorted(p for p in tmp_path.iterdir() if not p.name.startswith("."))
     assert len(entries) == 2 and all(GameCache(tmp_path).is_valid(p.name) for p in entries)
     stamps = {p: (p / "game.z8").stat().st_mtime_ns for p in entries}
-    env = _make(str(tmp_path), difficulty="easy", num_games=2)
+    env = _make(str(tmp_path), preset="easy", num_games=2)
     for index in (0, 1):  # the environment plays the prefetched games: nothing regenerated
         env.reset(options={"game_index": index})
         assert env._game_path.parent in stamps

@@ -36,7 +36,7 @@ def test_contract(env_id, cache_dir):
 
 
 def test_walkthrough_wins_with_max_score(cache_dir):
-    env = _make(cache_dir, difficulty="w2-o3-q4")
+    env = _make(cache_dir, preset="w2-o3-q4")
     obs, info = env.reset(seed=0, options={"game_index": 0})
     assert info["objective"] and "TextWorld" not in obs[:40] and "$$" not in obs
     total, steps = 0.0, env.unwrapped.walkthrough()
@@ -53,6 +53,23 @@ def test_walkthrough_wins_with_max_score(cache_dir):
     assert total == len(steps) and info["score"] == 1.0 and info["plan_left"] == 0
     assert info["max_score"] == info["game_score"] == info["metrics"]["game_score"]
     assert "RESTART" not in obs and not obs.rstrip().endswith(">") and "=-" not in obs
+    env.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "env_id, difficulty", [("TextWorld-Custom-v0", 0.75), ("TextWorld-Treasure-v0", 0.25)]
+)
+def test_a_difficulty_between_presets_generates_a_winnable_game(cache_dir, env_id, difficulty):
+    """The interpolated settings (Custom 3 rooms, 5 objects, quest 5; Treasure level 8)
+    are ones TextWorld's generator really builds, and the walkthrough wins."""
+    env = _make(cache_dir, env_id, difficulty=difficulty)
+    expected = {"TextWorld-Custom-v0": {"world_size": 3, "nb_objects": 5, "quest_length": 5}}
+    assert env.unwrapped.settings == expected.get(env_id, {"level": 8})
+    env.reset(seed=0, options={"game_index": 0})
+    for command in env.unwrapped.walkthrough():
+        *_, terminated, _, info = env.step(f"<command>{command}</command>")
+    assert terminated and info["won"]
     env.close()
 
 
@@ -204,7 +221,8 @@ def test_bad_arguments_raise():
     for kwargs in [
         {"kind": "Zork"},
         {"split": "dev"},
-        {"difficulty": "w0-o1-q1"},
+        {"preset": "w0-o1-q1"},
+        {"difficulty": 2.0},
         {"max_turns": 0},
         {"num_games": 0},
         {"engine_timeout": 0},

@@ -27,13 +27,13 @@ def cache_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("tw-rewards-cache"))
 
 
-def _env(cache_dir, kind="Cooking", difficulty="easy", **kw):
-    return TextWorldEnv(kind, difficulty, num_games=1, cache_dir=cache_dir, **kw)
+def _env(cache_dir, kind="Cooking", preset="easy", **kw):
+    return TextWorldEnv(kind, preset=preset, num_games=1, cache_dir=cache_dir, **kw)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "kind, difficulty",
+    "kind, preset",
     [
         ("Custom", "w2-o3-q4"),
         ("Custom", "w2-o3-q6"),
@@ -42,8 +42,8 @@ def _env(cache_dir, kind="Cooking", difficulty="easy", **kw):
         ("Cooking", "medium"),
     ],
 )
-def test_every_kind_pays_progress_before_the_win(cache_dir, kind, difficulty):
-    env = _env(cache_dir, kind, difficulty)
+def test_every_kind_pays_progress_before_the_win(cache_dir, kind, preset):
+    env = _env(cache_dir, kind, preset)
     obs, info = env.reset(seed=0)
     steps = env.walkthrough()
     # the plan TextWorld tracks is no longer than the generator's own solution

@@ -63,7 +63,7 @@ def test_native_scheme_sums_scores_and_turn_cap_pays_sparse_rewards():
     trainer, (_, sparse) = _rollout(algo="rloo", reward="sparse")
     assert isinstance(trainer.envs[0], RewardSparsity)
     for e in sparse:
-        dense = [i["dense_reward"] for i in e.infos]
+        dense = [i["reward_before_sparsity"] for i in e.infos]
         assert e.turn_rewards[:-1] == [0.0] * (len(dense) - 1)
         assert math.isclose(e.turn_rewards[-1], sum(dense))  # paid although the env had 6 turns
         assert e.done and (e.terminated or len(dense) == 3)

@@ -12,7 +12,13 @@ from scripted_env import ScriptedScoreEnv
 
 import agent_envs  # noqa: F401
 from agent_envs.toy import GuessNumberEnv
-from agent_envs.wrappers import SPARSITY_MODES, BestTurnReward, RewardSparsity, TurnPenalty
+from agent_envs.wrappers import (
+    SPARSITY_MODES,
+    BestTurnReward,
+    NormalizedDenseReward,
+    RewardSparsity,
+    TurnPenalty,
+)
 
 scores_st = st.lists(
     st.floats(-10, 10, allow_nan=False, allow_infinity=False), min_size=1, max_size=12
@@ -69,8 +75,8 @@ def test_best_turn_on_toy_env_and_reset():
 def test_sparsity_preserves_the_sum(scores, mode, k):
     wrapped = RewardSparsity(ScriptedScoreEnv(scores), mode=mode, k=k, delay=k)
     rewards, infos = play(wrapped)
-    dense = [i["dense_reward"] for i in infos]
-    assert dense == scores
+    dense = [i["reward_before_sparsity"] for i in infos]
+    assert dense == scores == [i["dense_reward"] for i in infos]  # the old key, one version
     assert math.isclose(math.fsum(rewards), math.fsum(scores), rel_tol=1e-9, abs_tol=1e-9)
 
 
@@ -128,14 +134,15 @@ def test_sparse_on_toy_env_with_time_limit():
     env = RewardSparsity(gym.make("Toy-GuessNumber-v0", max_episode_steps=3), mode="sparse")
     rewards, infos = play(env, actions=["10", "junk", "90"])
     assert len(rewards) == 3 and rewards[:2] == [0.0, 0.0]
-    assert math.isclose(rewards[2], sum(i["dense_reward"] for i in infos))
+    assert math.isclose(rewards[2], sum(i["reward_before_sparsity"] for i in infos))
 
 
 def test_turn_penalty():
     env = TurnPenalty(ScriptedScoreEnv([1.0, None, 0.5]), penalty=0.1, invalid_penalty=1.0)
     rewards, infos = play(env)
     assert [round(r, 9) for r in rewards] == [0.9, -1.2, 0.4]
-    assert [i["unpenalized_reward"] for i in infos] == [1.0, -0.1, 0.5]
+    assert [i["reward_before_turn_penalty"] for i in infos] == [1.0, -0.1, 0.5]
+    assert [i["unpenalized_reward"] for i in infos] == [1.0, -0.1, 0.5]  # old key, one version
     with pytest.raises(TypeError):
         TurnPenalty(GuessNumberEnv(), penalty="1")
     with pytest.raises(ValueError):
@@ -150,3 +157,84 @@ def test_wrappers_stack_and_record_constructor_args():
     rewards, _ = play(env)
     assert rewards[:2] == [0.0, 0.0] and math.isclose(rewards[2], 0.8)
     assert env.env._saved_kwargs == {"mode": "sparse", "k": 2, "delay": 1, "p": 0.5, "coin_seed": 0}
+
+
+# ------------------------------------------------------- the keys of a stack of wrappers
+SCRIPT = [0.2, None, 0.8, 0.5]  # native rewards 0.2, -0.1 (invalid), 0.8, 0.5
+
+
+def _column(infos, key):
+    return [round(i[key], 12) for i in infos]
+
+
+def test_two_wrappers_keep_native_and_each_input_by_hand():
+    env = TurnPenalty(BestTurnReward(ScriptedScoreEnv(SCRIPT)), penalty=0.1, invalid_penalty=1.0)
+    rewards, infos = play(env)
+    # best-turn pays 0.2, 0 (invalid), 0.6, 0; the penalty takes 0.1 a turn, 1.1 when invalid
+    assert [round(r, 12) for r in rewards] == [0.1, -1.1, 0.5, -0.1]
+    assert _column(infos, "native_reward") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_best_turn") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_turn_penalty") == [0.2, 0.0, 0.6, 0.0]
+    assert _column(infos, "unpenalized_reward") == [0.2, 0.0, 0.6, 0.0]
+    # the other order: native_reward is still the env's own, not the penalized one
+    rewards, infos = play(BestTurnReward(TurnPenalty(ScriptedScoreEnv(SCRIPT), penalty=0.1)))
+    assert _column(infos, "native_reward") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_turn_penalty") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_best_turn") == [0.1, -0.2, 0.7, 0.4]
+
+
+def test_three_wrappers_keep_native_and_each_input_by_hand():
+    env = RewardSparsity(TurnPenalty(BestTurnReward(ScriptedScoreEnv(SCRIPT)), 0.1), "sparse")
+    rewards, infos = play(env)
+    assert [round(r, 12) for r in rewards] == [0.0, 0.0, 0.0, 0.4]
+    assert _column(infos, "native_reward") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_best_turn") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_turn_penalty") == [0.2, 0.0, 0.6, 0.0]
+    assert _column(infos, "reward_before_sparsity") == [0.1, -0.1, 0.5, -0.1]
+    assert _column(infos, "dense_reward") == [0.1, -0.1, 0.5, -0.1]
+    # normalized-dense over a delayed sparsity: the delay shows in the normalizer's input
+    inner = RewardSparsity(ScriptedScoreEnv(SCRIPT), mode="delayed", delay=1)
+    env = TurnPenalty(NormalizedDenseReward(inner, max_total_reward=2.0), penalty=0.05)
+    rewards, infos = play(env)
+    assert _column(infos, "reward_before_sparsity") == [0.2, -0.1, 0.8, 0.5]
+    assert _column(infos, "reward_before_normalized_dense") == [0.0, 0.2, -0.1, 1.3]
+    assert _column(infos, "dense_reward") == [0.0, 0.2, -0.1, 1.3]  # the outer one's input
+    assert _column(infos, "reward_before_turn_penalty") == [0.0, 0.1, -0.05, 0.65]
+    assert [round(r, 12) for r in rewards] == [-0.05, 0.05, -0.1, 0.6]
+    assert _column(infos, "native_reward") == [0.2, -0.1, 0.8, 0.5]
+
+
+_LAYERS = {
+    "best": lambda e: BestTurnReward(e, invalid_reward=-0.5),
+    "penalty": lambda e: TurnPenalty(e, penalty=0.05, invalid_penalty=0.3),
+    "every_k": lambda e: RewardSparsity(e, mode="every_k", k=2),
+    "normalized": lambda e: NormalizedDenseReward(e, max_total_reward=3.0),
+}
+_KEYS = {
+    "best": "reward_before_best_turn",
+    "penalty": "reward_before_turn_penalty",
+    "every_k": "reward_before_sparsity",
+    "normalized": "reward_before_normalized_dense",
+}
+
+
+def _stack(names, scores):
+    env = ScriptedScoreEnv(scores)
+    for name in names:  # innermost first
+        env = _LAYERS[name](env)
+    return env
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.floats(-3, 3, allow_nan=False)), min_size=1, max_size=8),
+    st.permutations(list(_LAYERS)).flatmap(lambda p: st.integers(1, 4).map(lambda n: p[:n])),
+)
+def test_any_stack_keeps_native_and_what_the_layer_below_paid(scores, names):
+    """Each wrapper's key holds what the stack below it pays when run on its own."""
+    bare, _ = play(ScriptedScoreEnv(scores))
+    _, infos = play(_stack(names, scores))
+    assert [i["native_reward"] for i in infos] == bare
+    for depth, name in enumerate(names):
+        below, _ = play(_stack(names[:depth], scores))
+        assert [i[_KEYS[name]] for i in infos] == pytest.approx(below, abs=1e-12)

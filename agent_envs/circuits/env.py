@@ -16,12 +16,17 @@ from agent_envs.circuits.corners import CornerBackend, check_corners
 from agent_envs.circuits.netlist import UnsafeDeckError, format_number, render_decks
 from agent_envs.circuits.protocol import format_action, format_si, read_action, tool_schema
 from agent_envs.circuits.specs import Spec, draw_specs, load_spec_set, score_specs
+from agent_envs.core.arguments import check_difficulty, check_split
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.text_env import TextEnv
 
 __all__ = ["ACSEnv"]
 
 _CACHE_SIZE = 4096
+_NO_VALID = (
+    "a circuit's spec sets are train and test, drawn disjoint by make_specs; hold out part "
+    "of train yourself for validation"
+)
 # Episode state copied by fork() and pickling; simulator handles never travel.
 _STATE = ("_episode_start", "_actions", "_turn", "_best_score", "_success", "_cost", "_done")
 _STATE += ("_last_observation", "_np_random", "_np_random_seed", "_params", "_specs")
@@ -71,7 +76,10 @@ class ACSEnv(TextEnv):
 
     ## Arguments
     ``circuit`` (folder name, default ``"opamp"``), ``budget`` (simulations, 20),
-    ``difficulty`` (0..1, 0.5), ``split`` (``"train"`` | ``"test"``), ``backend``
+    ``difficulty`` (a float in ``[0, 1]``, default 0.5: each target is
+    ``easy + difficulty * (reference - easy)``, 0 the median random design's value, 1 the
+    spec entry's reference design's own value), ``split`` (``"train"`` | ``"test"``, the
+    circuit's two disjoint spec sets; there is no ``"valid"`` split), ``backend``
     (``"resident"`` | ``"subprocess"``), ``sim_timeout`` (seconds per simulation, 10: CPU
     seconds of the resident worker, so machine load does not cause timeouts; wall seconds
     for ``subprocess``),
@@ -90,7 +98,7 @@ class ACSEnv(TextEnv):
     ``metrics`` holds every measured number (``None``: not found).
 
     ## Version history
-    * v0: initial version.
+    * v0: initial version. ``difficulty`` errors (wrong type included) are ``ValueError``.
 
     Example:
         >>> env = ACSEnv(backend="subprocess", budget=3)
@@ -123,10 +131,7 @@ class ACSEnv(TextEnv):
             raise TypeError(f"circuit must be a folder name, got {type(circuit).__name__}")
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError(f"budget must be a positive int, got {budget!r}")
-        if isinstance(difficulty, bool) or not isinstance(difficulty, (int, float)):
-            raise TypeError(f"difficulty must be a number in [0, 1], got {difficulty!r}")
-        if not 0.0 <= float(difficulty) <= 1.0:
-            raise ValueError(f"difficulty must be in [0, 1], got {difficulty!r}")
+        difficulty = check_difficulty(difficulty, "ACS")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if not isinstance(sim_timeout, (int, float)) or not (
@@ -148,8 +153,9 @@ class ACSEnv(TextEnv):
 
             pdk_library(self.circuit.pdk["name"])
         self.corners = None if corners is None else check_corners(self.circuit, corners)
+        split = check_split(split, tuple(self.circuit.spec_sets), "ACS", missing=_NO_VALID)
         self.spec_set = load_spec_set(self.circuit, split)
-        self.budget, self.difficulty, self.split = budget, float(difficulty), split
+        self.budget, self.difficulty, self.split = budget, difficulty, split
         self.backend_name, self.max_turns = backend, max_turns
         self._sim_timeout = float(sim_timeout)
         self._backend: Any = None

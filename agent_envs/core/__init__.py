@@ -1,5 +1,6 @@
 """The contract every agent-envs environment keeps: text spaces, info keys, forking."""
 
+from agent_envs.core.arguments import check_difficulty, check_split
 from agent_envs.core.checks import GARBAGE_ACTIONS, check_text_env
 from agent_envs.core.info import RESET_INFO_KEYS, STEP_INFO_KEYS, TurnOutcome
 from agent_envs.core.jsonable import to_jsonable
@@ -30,4 +31,6 @@ __all__ = [
     "parse_assignments",
     "parse_si_number",
     "to_jsonable",
+    "check_difficulty",
+    "check_split",
 ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agent_envs.core.arguments import check_difficulty, warn_renamed
 from agent_envs.core.info import TurnOutcome
 from agent_envs.core.spaces import truncate_text
 from agent_envs.core.text_env import TextEnv
@@ -16,9 +19,52 @@ from agent_envs.math.problems import LEVELS, Problem
 from agent_envs.math.sources import ProblemSet, ProceduralProblems, load_problems
 from agent_envs.sandbox import CellResult, IsolationError, Sandbox, SandboxLimits, SandboxPool
 
-__all__ = ["MathTIREnv"]
+__all__ = ["MathTIREnv", "level_for"]
 
 _CODE_LANGUAGES = ("python", "py", "python3")
+
+
+def _old_form(difficulty: Any) -> bool:
+    """Whether ``difficulty`` is the deprecated level form: an int 1-5 or a list of levels."""
+    if isinstance(difficulty, bool):
+        return False
+    if isinstance(difficulty, numbers.Integral):
+        return int(difficulty) != 0  # 0 was never a level: it is the float 0.0
+    return isinstance(difficulty, (list, tuple))
+
+
+def level_for(difficulty: float) -> int:
+    """The procedural level (1-5) that ``difficulty`` in ``[0, 1]`` maps to.
+
+    Example:
+        >>> [level_for(d) for d in (0.0, 0.1, 0.125, 0.5, 0.8, 1.0)]
+        [1, 1, 2, 3, 4, 5]
+    """
+    return LEVELS[0] + math.floor(check_difficulty(difficulty, "MathTIR") * 4 + 0.5)
+
+
+def _difficulty_and_levels(
+    difficulty: Any, levels: Any
+) -> tuple[float | None, tuple[int, ...] | None]:
+    """Read ``difficulty`` (a float, or the old level form) and ``levels`` into both."""
+    if difficulty is not None and levels is not None:
+        raise ValueError("give difficulty (a float in [0, 1]) or levels (1-5), not both")
+    if _old_form(difficulty):
+        warn_renamed(f"MathTIREnv(difficulty={difficulty!r})", f"levels={difficulty!r}",
+                     "difficulty is a float in [0, 1]", stacklevel=4)  # fmt: skip
+        difficulty, levels = None, difficulty
+    if difficulty is not None:
+        return check_difficulty(difficulty, "MathTIR"), (level_for(difficulty),)
+    if levels is None:
+        return None, None
+    chosen = (levels,) if isinstance(levels, numbers.Integral) else levels
+    if isinstance(chosen, (str, bytes)) or not isinstance(chosen, (list, tuple)):
+        raise ValueError(f"levels must be a level in {LEVELS} or a list of them, got {levels!r}")
+    chosen = tuple(chosen)
+    bad = [x for x in chosen if isinstance(x, bool) or not isinstance(x, numbers.Integral)]
+    if not chosen or bad or any(x not in LEVELS for x in chosen):
+        raise ValueError(f"levels must be a non-empty subset of {LEVELS}, got {levels!r}")
+    return None, tuple(int(x) for x in chosen)
 
 
 class MathTIREnv(TextEnv):
@@ -70,7 +116,11 @@ class MathTIREnv(TextEnv):
     ## Arguments
     ``problems``: ``"procedural"`` (default), a JSONL path, a list of dicts, a
     ``datasets.Dataset`` (``question_key``/``answer_key`` name the fields) or a
-    :class:`ProblemSet`; ``difficulty``: a level 1-5 or a list of them (procedural);
+    :class:`ProblemSet`; ``difficulty``: a float in ``[0, 1]`` that picks one level of
+    the procedural generators, the nearest of ``1 + 4 * difficulty`` (0 -> level 1,
+    0.25 -> 2, 0.5 -> 3, 0.75 -> 4, 1 -> 5; halfway rounds up); ``levels``: the native
+    knob, a level 1-5 or a list of them (default: all five, drawn uniformly; give
+    ``difficulty`` or ``levels``, not both; neither applies to a problem set);
     ``areas``: subset of the generator areas; ``max_turns`` (4); ``cell_timeout``
     seconds per cell (5); ``turn_timeout`` seconds for all the cells of one reply (15);
     ``max_cells`` code blocks run per reply (4); ``memory_mb`` (1024);
@@ -79,10 +129,12 @@ class MathTIREnv(TextEnv):
     ``warm_pool``: sandboxes started ahead (1); ``verify_timeout`` seconds (5).
 
     ## Version history
-    * v0: initial version.
+    * v0: initial version. ``difficulty`` is a float in ``[0, 1]``; the level form
+      (``difficulty=3``, ``difficulty=[4, 5]``) is now ``levels=`` and still works, with a
+      ``DeprecationWarning``, until the next version.
 
     Example:
-        >>> env = MathTIREnv(difficulty=1, areas=["arithmetic"], cell_timeout=5, warm_pool=0)
+        >>> env = MathTIREnv(levels=1, areas=["arithmetic"], cell_timeout=5, warm_pool=0)
         >>> obs, info = env.reset(seed=0)
         >>> obs, r, term, trunc, info = env.step("```python\\nx = 6 * 7\\nprint(x)\\n```")
         >>> obs.strip().splitlines()[1], info["code_ran"], r
@@ -97,7 +149,7 @@ class MathTIREnv(TextEnv):
     def __init__(
         self,
         problems: Any = "procedural",
-        difficulty: int | Sequence[int] | None = None,
+        difficulty: float | None = None,
         areas: Sequence[str] | None = None,
         max_turns: int = 4,
         cell_timeout: float = 5.0,
@@ -112,6 +164,7 @@ class MathTIREnv(TextEnv):
         question_key: str = "question",
         answer_key: str = "answer",
         render_mode: str | None = None,
+        levels: int | Sequence[int] | None = None,
     ) -> None:
         if not isinstance(max_turns, int) or max_turns < 1:
             raise ValueError(f"max_turns must be a positive int, got {max_turns!r}")
@@ -128,17 +181,19 @@ class MathTIREnv(TextEnv):
             max_action_length=32_768,
             render_mode=render_mode,
         )
-        levels = [difficulty] if isinstance(difficulty, int) else difficulty
+        self.difficulty, self.levels = _difficulty_and_levels(difficulty, levels)
         if problems == "procedural":
-            self.source: Any = ProceduralProblems(areas, levels)
+            self.source: Any = ProceduralProblems(areas, self.levels)
         elif isinstance(problems, ProblemSet):
             self.source = problems
         elif isinstance(problems, (str, Path)) or problems is not None:
             self.source = load_problems(problems, question_key, answer_key)
         else:
             raise ValueError("problems must be 'procedural', a path, rows or a dataset")
-        if levels is not None and any(lvl not in LEVELS for lvl in levels):
-            raise ValueError(f"difficulty must be in {LEVELS}, got {difficulty!r}")
+        if problems != "procedural" and (self.levels is not None) and not _old_form(difficulty):
+            raise ValueError(
+                "difficulty and levels choose procedural problems; a problem set keeps its own"
+            )
         self.max_turns, self.output_chars, self.warm_pool = max_turns, output_chars, warm_pool
         self.max_cells, self.turn_timeout = max_cells, float(turn_timeout)
         self._weak_opt_in = min_isolation is not None or isolation != "auto"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent_envs.core.arguments import check_split
 from agent_envs.textgames.alfworld_data import (
     SPLITS,
     AlfworldTask,
@@ -27,11 +28,22 @@ from agent_envs.textgames.game_env import (
     require_extra,
 )
 
-__all__ = ["ALFWorldEnv", "ensure_generated_task", "GENERATOR_VERSION"]
+__all__ = [
+    "ALFWorldEnv",
+    "ensure_generated_task",
+    "GENERATOR_VERSION",
+    "NATIVE_SPLIT",
+    "SPLIT_ALIASES",
+]
 
 #: Bumped when the generator changes, so old cached tasks are not mixed with new ones.
 GENERATOR_VERSION = 2
 _SPLIT_OFFSET = {"train": 0, "valid_seen": 1, "valid_unseen": 2}
+#: The suite's split names and ALFWorld's: valid is in-distribution (seen rooms), test is
+#: out-of-distribution (unseen rooms), as the ALFWorld papers evaluate.
+NATIVE_SPLIT: dict[str, str] = {"train": "train", "valid": "valid_seen", "test": "valid_unseen"}
+#: ALFWorld's own names, accepted for ``split``.
+SPLIT_ALIASES: dict[str, str] = {"valid_seen": "valid", "valid_unseen": "test"}
 _BANNER = "-= Welcome to TextWorld, ALFRED! =-"
 
 
@@ -100,7 +112,11 @@ class ALFWorldEnv(TextGameEnv):
     Terminated when the task is solved; truncated after ``max_turns`` turns.
 
     ## Arguments
-    ``split``: ``"train"``, ``"valid_seen"`` or ``"valid_unseen"``; ``task_types``: a
+    ``split``: ``"train"``, ``"valid"`` (ALFWorld's ``valid_seen``: rooms seen in
+    training, the in-distribution evaluation) or ``"test"`` (``valid_unseen``: unseen
+    rooms, the out-of-distribution one); the native names are accepted too, and
+    ``info["split"]`` reports the suite's name; ``difficulty``: not supported (a clear
+    ``ValueError``): ALFWorld has no graded knob, choose ``task_types``; ``task_types``: a
     subset of the six type names (default all); ``source``: ``"auto"`` (official data when
     found, else generated), ``"official"`` or ``"generated"``; ``data_dir``: the folder
     holding ``json_2.1.1`` (default ``$ALFWORLD_DATA``); ``num_generated``: generated pool
@@ -113,6 +129,8 @@ class ALFWorldEnv(TextGameEnv):
     ## Version history
     * v0: initial version (alfworld 0.4.2 data format, generator version 1); generator
       version 2 draws the goal's phrasing (same rooms); official tasks get expert plans.
+      Splits are named ``train``/``valid``/``test`` like every family (``valid_seen`` and
+      ``valid_unseen`` still work; the tasks are the same).
 
     Example:
         >>> import tempfile, pytest
@@ -152,7 +170,14 @@ class ALFWorldEnv(TextGameEnv):
         engine_timeout: float = 30.0,
         render_mode: str | None = None,
         engine_timeout_s: float | None = None,
+        difficulty: float | None = None,
     ) -> None:
+        if difficulty is not None:
+            raise ValueError(
+                "ALFWorld has no difficulty knob: its tasks are the dataset's (or generated "
+                "in its image), with no graded setting to map a difficulty onto; choose the "
+                f"task types instead (task_types=, a subset of {TASK_TYPES})"
+            )
         require_extra("textworld", "alfworld", "fast_downward")
         super().__init__(
             max_turns=max_turns,
@@ -160,8 +185,7 @@ class ALFWorldEnv(TextGameEnv):
             engine_timeout=renamed_engine_timeout(engine_timeout, engine_timeout_s),
             render_mode=render_mode,
         )
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        split = check_split(split, ("train", "valid", "test"), "ALFWorld", SPLIT_ALIASES)
         types = tuple(TASK_TYPES if task_types is None else task_types)
         unknown = [t for t in types if t not in TASK_TYPES]
         if not types or unknown:
@@ -181,11 +205,15 @@ class ALFWorldEnv(TextGameEnv):
             raise ValueError("source='official' needs data_dir or $ALFWORLD_DATA with json_2.1.1")
         self.source = "official" if source != "generated" and root is not None else "generated"
         self.split, self.task_types, self.goal_annotation = split, types, goal_annotation
+        #: ALFWorld's own name of the split (``valid_seen``/``valid_unseen`` for valid/test).
+        self.native_split = NATIVE_SPLIT[split]
         self._official: list[Path] = []
         if self.source == "official":
-            self._official = find_tasks(root, split, types)
+            self._official = find_tasks(root, self.native_split, types)
             if not self._official:
-                raise ValueError(f"no {split} tasks of types {types} under {root}/json_2.1.1")
+                raise ValueError(
+                    f"no {self.native_split} tasks of types {types} under {root}/json_2.1.1"
+                )
         self.num_tasks = len(self._official) if self._official else num_generated
         base = Path(cache_dir) if cache_dir else default_cache_dir("alfworld")
         self.generated_root = base / f"generated-v{GENERATOR_VERSION}"
@@ -209,7 +237,11 @@ class ALFWorldEnv(TextGameEnv):
             folder = self._verified[index]
         else:
             folder = ensure_generated_task(
-                self.generated_root, self.split, index, self.task_types, self._verify_in_engine
+                self.generated_root,
+                self.native_split,
+                index,
+                self.task_types,
+                self._verify_in_engine,
             )
             self._verified[index] = folder
         if self.task is None or self.task.folder != folder:

@@ -8,7 +8,7 @@ are only generated, never started. The cache lets one process build each game, s
 several prefetches (or training workers) may run at once.
 
     python -m agent_envs.textgames.prefetch TextWorld-Custom-v0 --games 200 \\
-        --kwargs '{"difficulty": "w2-o3-q4", "split": "train"}'
+        --kwargs '{"preset": "w2-o3-q4", "split": "train"}'
     200 games of TextWorld-Custom-v0 ready in 412.3 s with 16 processes (33.0 s per game per process)
 """
 

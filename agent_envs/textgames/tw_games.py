@@ -1,4 +1,4 @@
-"""TextWorld game kinds, difficulty presets, train/valid/test seeds and cached generation.
+"""TextWorld game kinds, presets and difficulty, train/valid/test seeds and cached generation.
 
 Games are made by ``textworld``'s own generator (``textworld.make`` and the challenges of
 ``tw-make``), offline: the Inform 7 compiler ships in the ``textworld`` wheel. Generation
@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from agent_envs.core.arguments import check_difficulty
 from agent_envs.textgames.cache import GameCache
 from agent_envs.textgames.engine_process import EngineFailure, EngineProcess
 from agent_envs.textgames.engine_templates import ENGINE_PRELOAD
@@ -33,6 +35,7 @@ __all__ = [
     "PRESETS",
     "SPLITS",
     "resolve_settings",
+    "difficulty_settings",
     "game_seed",
     "ensure_game",
     "generate_game",
@@ -49,7 +52,8 @@ KINDS: dict[str, str] = {
 
 _COOKING = {"recipe": 1, "take": 1, "go": 1, "open": False, "cook": False, "cut": False}
 
-#: Named difficulty presets per kind. "Custom" also accepts any ``"w<rooms>-o<objects>-q<quest>"``.
+#: Named presets per kind (``preset=``). "Custom" also accepts any ``"w<rooms>-o<objects>-q<quest>"``;
+#: ``difficulty`` in ``[0, 1]`` walks easy (0), medium (0.5), hard (1): see :func:`difficulty_settings`.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "Custom": {
         "easy": {"world_size": 2, "nb_objects": 3, "quest_length": 2},
@@ -82,10 +86,43 @@ _KNOBS = {
 }
 
 
+def difficulty_settings(kind: str, difficulty: float) -> dict[str, Any]:
+    """Generator settings of a kind at ``difficulty`` in ``[0, 1]`` (0 easiest).
+
+    ``difficulty`` walks the kind's presets: 0 is ``easy``, 0.5 ``medium``, 1 ``hard``.
+    Integer knobs are interpolated linearly between the two neighbouring presets and
+    rounded (halfway up); knobs that do not interpolate (Cooking's booleans and its
+    ``go``, which takes only 1, 6, 9 or 12) take the nearest preset's value (0.25 and
+    0.75 go to the harder one).
+
+    Example:
+        >>> difficulty_settings("Treasure", 0.0), difficulty_settings("Treasure", 0.25)
+        ({'level': 3}, {'level': 8})
+        >>> difficulty_settings("Custom", 1.0) == PRESETS["Custom"]["hard"]
+        True
+    """
+    ladder = [PRESETS[kind][name] for name in ("easy", "medium", "hard")]
+    position = check_difficulty(difficulty, f"TextWorld-{kind}") * (len(ladder) - 1)
+    low = min(int(position), len(ladder) - 2)
+    fraction = position - low
+    near = ladder[low + (fraction >= 0.5)]
+    settings: dict[str, Any] = {}
+    for key, value in ladder[low].items():
+        high = ladder[low + 1][key]
+        if isinstance(value, bool) or (kind == "Cooking" and key == "go"):
+            settings[key] = near[key]
+        else:
+            settings[key] = math.floor(value + fraction * (high - value) + 0.5)
+    return settings
+
+
 def resolve_settings(
-    kind: str, difficulty: str | None, overrides: dict[str, Any]
+    kind: str,
+    preset: str | None,
+    overrides: dict[str, Any],
+    difficulty: float | None = None,
 ) -> dict[str, Any]:
-    """Generator settings for a kind: the preset, then explicit knob overrides.
+    """Generator settings for a kind: the preset (or ``difficulty``), then knob overrides.
 
     Example:
         >>> resolve_settings("Custom", "w2-o3-q4", {})
@@ -94,23 +131,28 @@ def resolve_settings(
         3
         >>> resolve_settings("Treasure", "hard", {})
         {'level': 23}
+        >>> resolve_settings("Coin", None, {}, difficulty=0.5)
+        {'level': 105}
     """
     if kind not in KINDS:
         raise ValueError(f"unknown TextWorld kind {kind!r}; choose one of {sorted(KINDS)}")
-    difficulty = _DEFAULT_PRESET[kind] if difficulty is None else difficulty
+    if difficulty is not None and preset is not None:
+        raise ValueError("give difficulty (a float in [0, 1]) or preset (a name), not both")
     presets = PRESETS[kind]
-    shape = _SHAPE_RE.match(difficulty) if isinstance(difficulty, str) else None
-    if isinstance(difficulty, str) and difficulty in presets:
-        settings = dict(presets[difficulty])
+    shape = _SHAPE_RE.match(preset) if isinstance(preset, str) else None
+    if difficulty is not None:
+        settings = difficulty_settings(kind, difficulty)
+    elif preset is None:
+        settings = dict(presets[_DEFAULT_PRESET[kind]])
+    elif isinstance(preset, str) and preset in presets:
+        settings = dict(presets[preset])
     elif kind == "Custom" and shape:
         settings = dict(
             zip(("world_size", "nb_objects", "quest_length"), map(int, shape.groups()), strict=True)
         )
     else:
         hint = " or 'w<rooms>-o<objects>-q<length>'" if kind == "Custom" else ""
-        raise ValueError(
-            f"unknown difficulty {difficulty!r} for {kind}; use {sorted(presets)}{hint}"
-        )
+        raise ValueError(f"unknown preset {preset!r} for {kind}; use {sorted(presets)}{hint}")
     for key, value in overrides.items():
         if value is None:
             continue

@@ -65,12 +65,12 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
     "textgames": {
         "common": {
             "cpu": ["--env", "TextWorld-Custom-v0", "--env-kwargs",
-                    '{"difficulty": "w2-o3-q4", "num_games": 2, "max_turns": 8}',
+                    '{"preset": "w2-o3-q4", "num_games": 2, "max_turns": 8}',
                     "--eval-env-kwargs", '{"split": "valid"}', "--group-size", "2",
                     "--max-turns", "4", "--max-new-tokens", "24", "--steps", "2",
                     "--eval-episodes", "2", "--system-prompt", ""],
             "gpu": ["--env", "TextWorld-Custom-v0", "--env-kwargs",
-                    '{"difficulty": "w2-o3-q4", "num_games": 200}',
+                    '{"preset": "w2-o3-q4", "num_games": 200}',
                     "--eval-env-kwargs", '{"split": "valid"}', "--group-size", "8",
                     "--max-turns", "30", "--max-new-tokens", "64", "--steps", "100",
                     "--eval-episodes", "64"],
@@ -91,10 +91,10 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
         "common": {
             "cpu": ["--env", "ALFWorld-v0", "--env-kwargs",
                     '{"num_generated": 2, "max_turns": 8}',
-                    "--eval-env-kwargs", '{"split": "valid_unseen"}', "--group-size", "2",
+                    "--eval-env-kwargs", '{"split": "test"}', "--group-size", "2",
                     "--max-turns", "4", "--max-new-tokens", "24", "--steps", "2",
                     "--eval-episodes", "2", "--system-prompt", ""],
-            "gpu": ["--env", "ALFWorld-v0", "--eval-env-kwargs", '{"split": "valid_unseen"}',
+            "gpu": ["--env", "ALFWorld-v0", "--eval-env-kwargs", '{"split": "test"}',
                     "--group-size", "8", "--max-turns", "30", "--max-new-tokens", "64",
                     "--steps", "100", "--eval-episodes", "64"],
         },

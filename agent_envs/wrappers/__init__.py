@@ -9,6 +9,7 @@ from agent_envs.wrappers.record_trajectories import (
     read_recorded_episodes,
     to_jsonable,
 )
+from agent_envs.wrappers.reward_keys import NATIVE_REWARD, keep_reward_before
 from agent_envs.wrappers.reward_schemes import REWARD_SCHEMES, wrap_reward
 from agent_envs.wrappers.reward_sparsity import SPARSITY_MODES, RewardSparsity
 from agent_envs.wrappers.turn_penalty import TurnPenalty
@@ -28,4 +29,6 @@ __all__ = [
     "NormalizedDenseReward",
     "REWARD_SCHEMES",
     "wrap_reward",
+    "NATIVE_REWARD",
+    "keep_reward_before",
 ]

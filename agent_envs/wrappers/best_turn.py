@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from agent_envs.wrappers.driver_truncation import DriverTruncation
+from agent_envs.wrappers.reward_keys import keep_reward_before
 
 __all__ = ["BestTurnReward"]
 
@@ -26,8 +27,10 @@ class BestTurnReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorA
 
     The rewards telescope: the episode return is ``max_t s_t`` plus the invalid rewards
     (with the default ``invalid_reward=0.0``, exactly the best turn's score; 0 for an
-    episode without a valid turn). The env's native reward is kept in
-    ``info["native_reward"]`` and the raw turn score stays in ``info[score_key]``.
+    episode without a valid turn). The raw turn score stays in ``info[score_key]``; the
+    reward this wrapper received is in ``info["reward_before_best_turn"]`` and the
+    environment's own reward in ``info["native_reward"]`` (see
+    :mod:`~agent_envs.wrappers.reward_keys`).
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -43,6 +46,9 @@ class BestTurnReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorA
         >>> min(rewards[1:]) >= 0.0
         True
     """
+
+    #: The ``info`` key of the reward this wrapper received.
+    reward_before_key = "reward_before_best_turn"
 
     def __init__(self, env: gym.Env, *, score_key: str = "score", invalid_reward: float = 0.0):
         if not isinstance(score_key, str):
@@ -84,6 +90,5 @@ class BestTurnReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorA
         else:
             reward = max(0.0, float(score) - self._best)
             self._best = max(self._best, float(score))
-        info = dict(info)
-        info.setdefault("native_reward", float(native))
+        info = keep_reward_before(info, self.reward_before_key, float(native))
         return observation, reward, terminated, truncated, info

@@ -8,6 +8,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 
 from agent_envs.wrappers.driver_truncation import DriverTruncation
+from agent_envs.wrappers.reward_keys import keep_reward_before
 
 __all__ = ["NormalizedDenseReward"]
 
@@ -30,7 +31,9 @@ class NormalizedDenseReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConst
     episode *return* is always the settled one. The settled per-turn list is in
     ``info["episode_rewards"]`` of the last step; ``EpisodeStepper`` and the trainer write
     it onto the turns (so per-turn estimators such as GTPO and PPO see it). The incoming
-    reward is kept in ``info["dense_reward"]``.
+    reward is kept in ``info["reward_before_normalized_dense"]`` (and, for one more
+    version, ``info["dense_reward"]``), the environment's own in ``info["native_reward"]``
+    (see :mod:`~agent_envs.wrappers.reward_keys`).
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -46,6 +49,9 @@ class NormalizedDenseReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConst
         >>> len(settled) == len(paid), round(sum(paid), 9) == round(sum(settled), 9)
         (True, True)
     """
+
+    #: The ``info`` key of the reward this wrapper received.
+    reward_before_key = "reward_before_normalized_dense"
 
     def __init__(self, env: gym.Env, *, max_total_reward: float | None = None) -> None:
         if max_total_reward is not None and (
@@ -85,10 +91,9 @@ class NormalizedDenseReward(DriverTruncation, gym.Wrapper, gym.utils.RecordConst
         """Step; pay ``r_t / R_max`` now and settle the episode on its last step."""
         observation, reward, terminated, truncated, info = self.env.step(action)
         truncated = self._driver_truncated(truncated)
-        info = dict(info)
         self._max_from(info)
         dense = float(reward) if math.isfinite(float(reward)) else 0.0
-        info["dense_reward"] = dense
+        info = keep_reward_before(info, self.reward_before_key, dense, alias="dense_reward")
         self._dense.append(dense)
         paid = dense / self._r_max
         if terminated or truncated:

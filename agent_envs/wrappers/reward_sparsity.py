@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from agent_envs.wrappers.driver_truncation import DriverTruncation
+from agent_envs.wrappers.reward_keys import keep_reward_before
 
 __all__ = ["RewardSparsity", "SPARSITY_MODES"]
 
@@ -39,7 +40,9 @@ class RewardSparsity(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorA
     turns itself calls :func:`agent_envs.rl.end_after_next_step` before the last turn
     (``run_episode``, ``EpisodeStepper`` and the trainer do), so that step reports
     ``truncated=True`` and pending rewards are paid. The incoming reward is kept in
-    ``info["dense_reward"]``.
+    ``info["reward_before_sparsity"]`` (and, for one more version, ``info["dense_reward"]``),
+    the environment's own in ``info["native_reward"]`` (see
+    :mod:`~agent_envs.wrappers.reward_keys`).
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -49,10 +52,13 @@ class RewardSparsity(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorA
         >>> for guess in ["10", "20", "30"]:
         ...     _, reward, *_, info = env.step(guess)
         ...     paid.append(reward)
-        ...     dense.append(info["dense_reward"])
+        ...     dense.append(info["reward_before_sparsity"])
         >>> paid[:2], round(paid[2], 6) == round(sum(dense), 6)
         ([0.0, 0.0], True)
     """
+
+    #: The ``info`` key of the reward this wrapper received.
+    reward_before_key = "reward_before_sparsity"
 
     def __init__(
         self,
@@ -104,9 +110,8 @@ class RewardSparsity(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorA
         """Step and re-time the reward according to ``mode``."""
         observation, reward, terminated, truncated, info = self.env.step(action)
         truncated = self._driver_truncated(truncated)
-        info = dict(info)
         dense = float(reward)
-        info["dense_reward"] = dense
+        info = keep_reward_before(info, self.reward_before_key, dense, alias="dense_reward")
         self._turn += 1
         done = bool(terminated or truncated)
         return observation, self._deliver(dense, done, info), terminated, truncated, info

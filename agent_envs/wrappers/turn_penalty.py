@@ -8,6 +8,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 
 from agent_envs.wrappers.driver_truncation import DriverTruncation
+from agent_envs.wrappers.reward_keys import keep_reward_before
 
 __all__ = ["TurnPenalty"]
 
@@ -16,16 +17,21 @@ class TurnPenalty(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorArgs
     """Subtract ``penalty`` from every turn's reward (a step cost that favours short episodes).
 
     ``invalid_penalty`` is subtracted in addition when ``info["action_valid"]`` is False.
-    The reward before the penalty is in ``info["unpenalized_reward"]``.
+    The reward before the penalty is in ``info["reward_before_turn_penalty"]`` (and, for
+    one more version, ``info["unpenalized_reward"]``), the environment's own in
+    ``info["native_reward"]`` (see :mod:`~agent_envs.wrappers.reward_keys`).
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
         >>> env = TurnPenalty(GuessNumberEnv(), penalty=0.05, invalid_penalty=0.5)
         >>> _ = env.reset(seed=0)
         >>> _, reward, *_, info = env.step("no guess")
-        >>> round(reward, 3), info["unpenalized_reward"]
+        >>> round(reward, 3), info["reward_before_turn_penalty"]
         (-0.65, -0.1)
     """
+
+    #: The ``info`` key of the reward this wrapper received.
+    reward_before_key = "reward_before_turn_penalty"
 
     def __init__(self, env: gym.Env, penalty: float = 0.01, *, invalid_penalty: float = 0.0):
         for name, value in (("penalty", penalty), ("invalid_penalty", invalid_penalty)):
@@ -44,8 +50,9 @@ class TurnPenalty(DriverTruncation, gym.Wrapper, gym.utils.RecordConstructorArgs
         """Step and subtract the penalties."""
         observation, reward, terminated, truncated, info = self.env.step(action)
         truncated = self._driver_truncated(truncated)
-        info = dict(info)
-        info["unpenalized_reward"] = float(reward)
+        info = keep_reward_before(
+            info, self.reward_before_key, float(reward), alias="unpenalized_reward"
+        )
         cost = self.penalty
         if info.get("action_valid", True) is False:
             cost += self.invalid_penalty
