@@ -110,6 +110,21 @@ class Trajectory:
         return bool(self.turns and self.turns[-1].info.get("success"))
 
     @property
+    def best_score(self) -> float | None:
+        """The last numeric ``info["best_score"]`` the turns reported (None if none did).
+
+        Example:
+            >>> Trajectory(None, 0, None, "t", [Turn("o", "a", info={"best_score": 0.5}),
+            ...                                 Turn("o", "b")]).best_score
+            0.5
+        """
+        for turn in reversed(self.turns):
+            best = turn.info.get("best_score")
+            if isinstance(best, (int, float)) and not isinstance(best, bool):
+                return float(best)
+        return None
+
+    @property
     def done(self) -> bool:
         """Whether the episode ended (terminated or truncated)."""
         return bool(self.turns and (self.turns[-1].terminated or self.turns[-1].truncated))

@@ -310,8 +310,8 @@ class Trainer:
         rewards = [s.turn_rewards for s in samples]
         if cfg.algo == "gtpo" and cfg.similarity_coef > 0:
             rewards = similarity_shaped_rewards(
-                rewards, [s.replies for s in samples], [s.success for s in samples],
-                [s.group for s in samples], weight=cfg.similarity_coef,
+                [s.trajectory for s in samples], [s.group for s in samples],
+                weight=cfg.similarity_coef,
             )  # fmt: skip
         adv, returns = turn_advantages(
             cfg.algo, rewards, [s.group for s in samples],
