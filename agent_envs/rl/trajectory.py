@@ -11,7 +11,7 @@ from typing import Any
 
 from agent_envs.core.jsonable import to_jsonable
 
-__all__ = ["Turn", "Trajectory", "write_jsonl", "read_jsonl"]
+__all__ = ["Turn", "Trajectory", "write_jsonl", "read_jsonl", "trajectories_from_events"]
 
 
 @dataclass
@@ -36,8 +36,8 @@ class Turn:
     truncated: bool = False
     prompt: list[dict[str, str]] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (non-finite numbers become None)."""
+    def to_dict(self, *, prompt: bool = True) -> dict[str, Any]:
+        """A JSON-safe dict (non-finite numbers become None); ``prompt=False`` leaves it out."""
         out = {
             "action": self.action,
             "observation": self.observation,
@@ -46,7 +46,7 @@ class Turn:
             "truncated": self.truncated,
             "info": self.info,
         }
-        if self.prompt is not None:
+        if prompt and self.prompt is not None:
             out["prompt"] = self.prompt
         return to_jsonable(out)
 
@@ -141,8 +141,14 @@ class Trajectory:
                 messages.append({"role": "user", "content": turn.observation})
         return messages
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict; the layout ``RecordTrajectories`` episodes also use."""
+    def to_dict(self, *, prompts: bool = True) -> dict[str, Any]:
+        """A JSON-safe dict: the one episode schema of the project (see ``docs/contract.md``).
+
+        :func:`write_jsonl`, :class:`~agent_envs.wrappers.RecordTrajectories` (split into
+        event lines) and the benchmark's rows (``prompts=False``: without each turn's
+        ``prompt``, which repeats the history) all write this layout;
+        :meth:`from_dict` and :func:`read_jsonl` read it back.
+        """
         return to_jsonable(
             {
                 "env_id": self.env_id,
@@ -150,14 +156,14 @@ class Trajectory:
                 "seed": self.seed,
                 "system_prompt": self.system_prompt,
                 "task": self.task,
-                "turns": [t.to_dict() for t in self.turns],
+                "turns": [t.to_dict(prompt=prompts) for t in self.turns],
                 "metadata": self.metadata,
             }
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trajectory:
-        """Inverse of :meth:`to_dict`; also reads ``read_recorded_episodes`` output."""
+        """Inverse of :meth:`to_dict`; keys it does not know go to ``metadata``."""
         known = {"env_id", "env_version", "seed", "system_prompt", "task", "turns", "metadata"}
         metadata = dict(data.get("metadata") or {})
         metadata.update({k: v for k, v in data.items() if k not in known and k != "messages"})
@@ -193,14 +199,63 @@ def write_jsonl(path: str | os.PathLike, trajectories: Iterable[Trajectory]) -> 
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Trajectory]:
-    """Read trajectories written by :func:`write_jsonl`; lines that do not parse are skipped."""
-    out = []
+    """Read the trajectories of a JSONL file; lines that do not parse are skipped.
+
+    Reads what :func:`write_jsonl` writes (one trajectory a line) and what
+    :class:`~agent_envs.wrappers.RecordTrajectories` writes (event lines, assembled by
+    :func:`trajectories_from_events`), also mixed in one file.
+    """
+    out: list[Trajectory] = []
+    events: list[dict[str, Any]] = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             try:
                 data = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(data, dict):
+            if isinstance(data, dict) and "event" in data:
+                events.append(data)
+            elif isinstance(data, dict):
                 out.append(Trajectory.from_dict(data))
-    return out
+    return out + trajectories_from_events(events)
+
+
+#: Keys of a recorder's event lines that are not part of the trajectory schema.
+_EVENT_KEYS = ("format", "event", "episode")
+
+
+def trajectories_from_events(records: Iterable[dict[str, Any]]) -> list[Trajectory]:
+    """Assemble :class:`~agent_envs.wrappers.RecordTrajectories` event lines, in start order.
+
+    A ``start`` line holds the trajectory without its turns (``Trajectory.to_dict``
+    layout), each ``turn`` line one ``Turn.to_dict``, the ``end`` line how it ended.
+    ``metadata`` gains ``episode`` (the recorder's id), ``complete`` (an ``end`` line
+    came and the episode terminated or truncated) and ``interrupted`` (left by a
+    ``reset`` or ``close`` first). Lines of episodes whose start is missing are skipped.
+
+    Example:
+        >>> lines = [{"event": "start", "episode": "e", "seed": 1, "task": "t"},
+        ...          {"event": "turn", "episode": "e", "turn": 1, "action": "a", "reward": 1.0,
+        ...           "observation": "o", "terminated": True},
+        ...          {"event": "end", "episode": "e", "terminated": True}]
+        >>> (traj,) = trajectories_from_events(lines)
+        >>> traj.seed, traj.rewards, traj.metadata["complete"]
+        (1, [1.0], True)
+    """
+    episodes: dict[Any, Trajectory] = {}
+    for record in records:
+        key, event = record.get("episode"), record.get("event")
+        if event == "start":
+            header = {k: v for k, v in record.items() if k not in _EVENT_KEYS and k != "turns"}
+            traj = Trajectory.from_dict(header)
+            traj.metadata.update(episode=key, complete=False, interrupted=False)
+            episodes[key] = traj
+        elif key in episodes and event == "turn":
+            episodes[key].turns.append(Turn.from_dict(record))
+        elif key in episodes and event == "end":
+            done = bool(record.get("terminated") or record.get("truncated"))
+            interrupted = bool(record.get("interrupted"))
+            episodes[key].metadata.update(
+                complete=done and not interrupted, interrupted=interrupted
+            )
+    return list(episodes.values())

@@ -7,6 +7,7 @@ from agent_envs.wrappers.normalized_dense import NormalizedDenseReward
 from agent_envs.wrappers.record_trajectories import (
     RecordTrajectories,
     read_recorded_episodes,
+    read_recorded_trajectories,
     to_jsonable,
 )
 from agent_envs.wrappers.reward_schemes import REWARD_SCHEMES, wrap_reward
@@ -20,6 +21,7 @@ __all__ = [
     "ROLES",
     "RecordTrajectories",
     "read_recorded_episodes",
+    "read_recorded_trajectories",
     "to_jsonable",
     "RewardSparsity",
     "SPARSITY_MODES",
