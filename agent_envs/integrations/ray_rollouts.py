@@ -35,7 +35,7 @@ class RolloutError(RuntimeError):
 class RayRolloutPool:
     """A pool of Ray actors that play episodes of one environment id.
 
-    Each actor builds ``gym.make(env_id, **env_kwargs)`` (then applies ``wrappers``, a
+    Each actor builds ``agent_envs.make(env_id, **env_kwargs)`` (then applies ``wrappers``, a
     list of picklable ``env -> env`` callables such as ``ChatMessages``). Seeds decide
     the tasks, so results do not depend on which actor played what. When an actor dies
     (a crash, an OOM kill, a lost node) its episodes are replayed from their seeds on a
@@ -77,8 +77,9 @@ class RayRolloutPool:
             raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
         import gymnasium as gym
 
-        import agent_envs  # noqa: F401  (registers the ids)
+        from agent_envs.registration import register_all
 
+        register_all()  # the ids, for the check below (the actors build with agent_envs.make)
         try:  # an unknown id fails here, not as a dead actor later
             gym.spec(env_id)
         except gym.error.Error as e:

@@ -16,6 +16,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from agent_envs.rl.stepper import EpisodeStepper
+
 __all__ = ["EnvReward", "prompt_rows", "completion_replies"]
 
 
@@ -41,17 +43,13 @@ def prompt_rows(
         >>> rows[0]["env_class"]
         'Toy-GuessNumber-v0'
     """
-    import agent_envs  # noqa: F401  (registers the ids)
+    from agent_envs import make
 
-    env = gym.make(env_id, **(env_kwargs or {}))
+    env = make(env_id, **(env_kwargs or {}))
     rows = []
     try:
         for seed in seeds:
-            observation, info = env.reset(seed=int(seed))
-            messages = []
-            if info.get("system_prompt"):
-                messages.append({"role": "system", "content": str(info["system_prompt"])})
-            messages.append({"role": "user", "content": str(observation)})
+            messages = EpisodeStepper(env).reset(seed=int(seed))
             prompt: Any = messages
             if not conversational:
                 prompt = "\n\n".join(m["content"] for m in messages)
@@ -126,9 +124,9 @@ class EnvReward:
 
     def _environment(self) -> gym.Env:
         if self._env is None:
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            self._env = gym.make(self.env_id, **self.env_kwargs)
+            self._env = make(self.env_id, **self.env_kwargs)
         return self._env
 
     def score(self, completion: Any, seed: int | None) -> float:

@@ -29,7 +29,14 @@ from agent_envs.rl.shaping import (
     trajectory_code,
 )
 from agent_envs.rl.stepper import EpisodeStepper, observation_text, settle_turn_rewards
-from agent_envs.rl.trajectory import Trajectory, Turn, read_jsonl, write_jsonl
+from agent_envs.rl.trajectory import (
+    Trajectory,
+    Turn,
+    chat_message,
+    read_jsonl,
+    trajectories_from_events,
+    write_jsonl,
+)
 
 __all__ = [
     "discounted_returns",
@@ -61,6 +68,8 @@ __all__ = [
     "trajectory_code",
     "Trajectory",
     "Turn",
+    "chat_message",
     "read_jsonl",
+    "trajectories_from_events",
     "write_jsonl",
 ]

@@ -257,9 +257,7 @@ class EpisodeStepper:
             )
         )
         self._observation = observation
-        last = traj.turns[-1]
-        self._messages.append({"role": "assistant", "content": last.action})
-        self._messages.append({"role": "user", "content": last.observation})
+        self._messages += traj.turns[-1].to_messages()
         self._finished = bool(terminated or truncated)
         if self._finished:
             settle_turn_rewards(traj)

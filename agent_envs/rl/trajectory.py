@@ -11,7 +11,31 @@ from typing import Any
 
 from agent_envs.core.jsonable import to_jsonable
 
-__all__ = ["Turn", "Trajectory", "write_jsonl", "read_jsonl", "trajectories_from_events"]
+__all__ = [
+    "Turn",
+    "Trajectory",
+    "chat_message",
+    "write_jsonl",
+    "read_jsonl",
+    "trajectories_from_events",
+]
+
+
+def chat_message(role: str, content: str, **fields: Any) -> dict[str, Any]:
+    """One OpenAI-style chat message: the one place agent-envs builds one.
+
+    ``fields`` adds framework keys (e.g. ``tool_call_id`` of a ``tool`` message).
+    :meth:`Trajectory.to_messages`, :meth:`Turn.to_messages`, the
+    :class:`~agent_envs.rl.EpisodeStepper` prompts and the framework adapters
+    (``agent_envs.integrations``) all go through it.
+
+    Example:
+        >>> chat_message("assistant", "42")
+        {'role': 'assistant', 'content': '42'}
+        >>> chat_message("tool", "ok", tool_call_id="c1")
+        {'role': 'tool', 'content': 'ok', 'tool_call_id': 'c1'}
+    """
+    return {"role": role, "content": content, **fields}
 
 
 @dataclass
@@ -49,6 +73,18 @@ class Turn:
         if prompt and self.prompt is not None:
             out["prompt"] = self.prompt
         return to_jsonable(out)
+
+    def to_messages(self, *, include_observation: bool = True) -> list[dict[str, str]]:
+        """This turn as chat messages: the agent's reply, then the env's answer.
+
+        Example:
+            >>> [m["role"] for m in Turn("lower.", "50").to_messages()]
+            ['assistant', 'user']
+        """
+        messages = [chat_message("assistant", self.action)]
+        if include_observation:
+            messages.append(chat_message("user", self.observation))
+        return messages
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
@@ -131,14 +167,11 @@ class Trajectory:
 
     def to_messages(self, *, include_last_observation: bool = True) -> list[dict[str, str]]:
         """OpenAI-style messages: system, task, then assistant/user per turn."""
-        messages = []
-        if self.system_prompt:
-            messages.append({"role": "system", "content": self.system_prompt})
-        messages.append({"role": "user", "content": self.task})
+        messages = [chat_message("system", self.system_prompt)] if self.system_prompt else []
+        messages.append(chat_message("user", self.task))
+        last = len(self.turns) - 1
         for i, turn in enumerate(self.turns):
-            messages.append({"role": "assistant", "content": turn.action})
-            if include_last_observation or i < len(self.turns) - 1:
-                messages.append({"role": "user", "content": turn.observation})
+            messages += turn.to_messages(include_observation=include_last_observation or i < last)
         return messages
 
     def to_dict(self, *, prompts: bool = True) -> dict[str, Any]:

@@ -44,7 +44,7 @@ __all__ = ["Trainer"]
 class Trainer:
     """The reference trainer: one :meth:`step` = rollouts, advantages, ``epochs`` updates.
 
-    Every environment is ``gym.make(env_id, **env_kwargs)`` wrapped in the run's reward
+    Every environment is ``agent_envs.make(env_id, **env_kwargs)`` in the run's reward
     scheme (:func:`agent_envs.wrappers.wrap_reward`), the same stack for every algorithm;
     TL-GRPO forks that whole stack. The first ``config.sft_steps`` steps of the budget
     are supervised steps on expert episodes (:meth:`sft_step`).
