@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
+from agent_envs.rl.policy import AsyncPolicy
 from agent_envs.rl.stepper import EpisodeStepper
 from agent_envs.rl.trajectory import Trajectory
 
 __all__ = ["AsyncTextEnv", "EnvPool", "StepResult", "AsyncPolicy"]
 
-#: An async policy: the chat so far -> the agent's whole reply (e.g. an HTTP call to vLLM).
-AsyncPolicy = Callable[[list[dict[str, str]]], Awaitable[str]]
+#: ``AsyncPolicy`` is :data:`agent_envs.rl.AsyncPolicy` (``rl.async_policy`` makes one of
+#: any policy), re-exported here.
 
 
 @dataclass

@@ -20,12 +20,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent_envs.integrations.ray_worker import EnvWorker
+from agent_envs.rl.policy import BatchPolicy, Policy
 from agent_envs.rl.trajectory import Trajectory
 
 __all__ = ["RayRolloutPool", "RolloutError", "BatchPolicy"]
 
-#: A driver-side policy: a batch of prompts (message lists) -> one reply per prompt.
-BatchPolicy = Callable[[list[list[dict[str, str]]]], list[str]]
+#: ``BatchPolicy`` is :data:`agent_envs.rl.BatchPolicy` (``rl.batch_policy`` makes one of
+#: any policy), re-exported here.
 
 
 class RolloutError(RuntimeError):
@@ -121,7 +122,7 @@ class RayRolloutPool:
     # ----------------------------------------------------------- policy on the actors
     def run_episodes(
         self,
-        policy: Callable[[list[dict[str, str]]], str],
+        policy: Policy,
         seeds: Sequence[int | None],
         *,
         max_turns: int | None = None,
@@ -156,7 +157,7 @@ class RayRolloutPool:
 
     def run_groups(
         self,
-        policy: Callable[[list[dict[str, str]]], str],
+        policy: Policy,
         seeds: Sequence[int | None],
         group_size: int,
         *,

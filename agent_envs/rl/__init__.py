@@ -10,8 +10,8 @@ from agent_envs.rl.advantages import (
 )
 from agent_envs.rl.forking import end_after_next_step, fork_env, wrapper_layers
 from agent_envs.rl.gigpo import gigpo_advantages
+from agent_envs.rl.policy import AsyncPolicy, BatchPolicy, Policy, async_policy, batch_policy
 from agent_envs.rl.rollout import (
-    Policy,
     TurnCandidate,
     choose_candidate,
     run_episode,
@@ -53,6 +53,10 @@ __all__ = [
     "EpisodeStepper",
     "observation_text",
     "Policy",
+    "AsyncPolicy",
+    "BatchPolicy",
+    "async_policy",
+    "batch_policy",
     "TurnCandidate",
     "choose_candidate",
     "run_episode",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from agent_envs.rl.forking import end_after_next_step, fork_env
+from agent_envs.rl.policy import Policy
 from agent_envs.rl.stepper import EpisodeStepper, observation_text
 from agent_envs.rl.trajectory import Trajectory
 
@@ -25,9 +26,6 @@ __all__ = [
     "run_turn_level_episode",
     "turn_is_grouped",
 ]
-
-#: A policy: the chat so far (OpenAI-style messages) -> the agent's whole reply.
-Policy = Callable[[list[dict[str, str]]], str]
 
 
 def run_episode(
