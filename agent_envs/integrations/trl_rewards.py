@@ -10,7 +10,6 @@ as the agent's replies. :func:`prompt_rows` builds the matching dataset rows.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -134,19 +133,18 @@ class EnvReward:
         replies = completion_replies(completion)
         if not replies:
             return self.missing_score
-        env = self._environment()
-        env.reset(seed=None if seed is None else int(seed))
-        rewards, info = [], {}
+        stepper = EpisodeStepper(self._environment())
+        stepper.reset(seed=None if seed is None else int(seed))
         for reply in replies:
-            _, reward, terminated, truncated, info = env.step(reply)
-            rewards.append(float(reward))
-            if terminated or truncated:
+            if stepper.done:
                 break
+            stepper.step(reply)
+        traj = stepper.trajectory
         if self.aggregate == "sum":
-            return math.fsum(r for r in rewards if math.isfinite(r))
+            return traj.total_reward
         if self.aggregate == "last":
-            return rewards[-1]
-        best = info.get("best_score")
+            return traj.rewards[-1]
+        best = traj.turns[-1].info.get("best_score")
         return self.missing_score if best is None else float(best)
 
     def __call__(
