@@ -13,31 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
+from agent_envs.core.trajectory import Trajectory, Turn, _is_chat, observation_text
 from agent_envs.rl.forking import end_after_next_step
-from agent_envs.rl.trajectory import Trajectory, Turn
 
 if TYPE_CHECKING:
     from agent_envs.rl.rollout import TurnCandidate
 
 __all__ = ["EpisodeStepper", "observation_text", "settle_turn_rewards"]
-
-
-def _is_chat(observation: Any) -> bool:
-    return isinstance(observation, list) and all(
-        isinstance(m, dict) and "role" in m for m in observation
-    )
-
-
-def observation_text(observation: Any) -> str:
-    """The env's message as text (the last message when the env returns a chat).
-
-    Example:
-        >>> observation_text([{"role": "user", "content": "hi"}]), observation_text("plain")
-        ('hi', 'plain')
-    """
-    if _is_chat(observation):
-        return str(observation[-1]["content"]) if observation else ""
-    return observation if isinstance(observation, str) else repr(observation)
 
 
 def settle_turn_rewards(traj: Trajectory) -> bool:

@@ -22,8 +22,12 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 
 from agent_envs.core.jsonable import to_jsonable
-from agent_envs.rl.stepper import observation_text
-from agent_envs.rl.trajectory import Trajectory, Turn, trajectories_from_events
+from agent_envs.core.trajectory import (
+    Trajectory,
+    Turn,
+    observation_text,
+    trajectories_from_events,
+)
 
 __all__ = [
     "RecordTrajectories",
