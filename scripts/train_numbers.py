@@ -43,6 +43,7 @@ RUNS = {
     "gigpo": dict(algo="gigpo", omega=0.5),
     "tl-grpo": dict(algo="tl-grpo"),
     "tl-grpo-random-every2": dict(algo="tl-grpo", choose="random", group_turns="every:2"),
+    "tl-grpo-normalized-dense": dict(algo="tl-grpo", reward="normalized-dense"),
     "tl-grpo-first-dropout": dict(
         algo="tl-grpo", choose="first", reward="dropout", reward_kwargs={"p": 0.5}
     ),
