@@ -28,7 +28,8 @@ def assistant_text(message: dict[str, Any] | str) -> str:
     """The reply text an environment sees for an assistant message.
 
     Structured OpenAI ``tool_calls`` are rendered as ``<tool_call>{"name", "arguments"}
-    </tool_call>`` after the content, which every agent-envs parser reads.
+    </tool_call>`` after the content (the form the ACS parser reads as a tool call; the other
+    families read the text as it is).
 
     Example:
         >>> call = {"function": {"name": "simulate", "arguments": '{"w1": "2u"}'}}
