@@ -154,8 +154,7 @@ class EpisodeStepper:
         Calling it after the episode ended raises ``RuntimeError`` (a driver bug, not
         an agent mistake: the env itself never raises on any string).
         """
-        if self.trajectory is not None and self._finished:
-            raise RuntimeError("the episode is over; call reset()")
+        self._require_playing()
         prompt = self.prompt
         capped = self.next_turn_is_last
         if capped:
@@ -184,8 +183,7 @@ class EpisodeStepper:
             (['10'], True)
             >>> stepper.close_forks()
         """
-        if self.trajectory is not None and self._finished:
-            raise RuntimeError("the episode is over; call reset()")
+        self._require_playing()
         prompt, capped = self.prompt, self.next_turn_is_last
         if self.env is not self._original:
             self.env.close()
@@ -246,6 +244,12 @@ class EpisodeStepper:
         if capped and not terminated:
             traj.metadata["stopped"] = "max_turns"
         self._check_budget()
+
+    def _require_playing(self) -> None:
+        if self._trajectory is None:
+            raise RuntimeError("call reset() first")
+        if self._finished:
+            raise RuntimeError("the episode is over; call reset()")
 
     def _check_budget(self) -> None:
         traj = self._trajectory
