@@ -264,16 +264,32 @@ def play_groups(
     return samples
 
 
-def _candidate_sample(episode: Sample, candidate: TurnCandidate, reply: list[int], sampler: Sampler,
-                      turn: int, key: Any) -> Sample:  # fmt: skip
-    """A one-turn training sample: the candidate's reply, its episode's history as context."""
+def _candidate_sample(
+    episode: Sample, candidate: TurnCandidate, reply: list[int], sampler: Sampler, key: Any
+) -> Sample:
+    """A one-turn training sample: the candidate's reply, its episode's history as context.
+
+    Its trajectory starts at the state the candidate answered (``task`` is that message).
+    """
     traj = episode.trajectory
-    record = Trajectory(traj.env_id, traj.seed, traj.system_prompt, episode.observations[-1],
-                        env_version=traj.env_version, metadata={"turn": turn})  # fmt: skip
+    record = Trajectory(
+        traj.env_id,
+        traj.seed,
+        traj.system_prompt,
+        episode.observations[-1],
+        env_version=traj.env_version,
+        metadata={"turn": len(traj.turns)},
+    )
     record.turns.append(
-        Turn(candidate.observation, candidate.action, candidate.reward, candidate.info,
-             candidate.terminated, candidate.truncated)
-    )  # fmt: skip
+        Turn(
+            candidate.observation,
+            candidate.action,
+            candidate.reward,
+            candidate.info,
+            candidate.terminated,
+            candidate.truncated,
+        )
+    )
     if candidate.done:
         settle_turn_rewards(record)
     sample = Sample(record, episode.conv.context_copy(), group=key)
@@ -342,8 +358,10 @@ def play_turn_groups(
                         size,
                         last_turn=last,
                     )
-                    candidates += [_candidate_sample(episode, c, r, sampler, turn, (k, turn))
-                                   for c, r in zip(group, tokens, strict=True)]  # fmt: skip
+                    candidates += [
+                        _candidate_sample(episode, c, r, sampler, key=(k, turn))
+                        for c, r in zip(group, tokens, strict=True)
+                    ]
                     picked = choose_candidate(group, choose, rng=rng)
                     chosen = group.index(picked)
                     stepper.continue_with(picked)
