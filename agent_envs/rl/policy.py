@@ -10,7 +10,7 @@ and :func:`async_policy` the awaitable one (what an event-loop framework wants) 
 *any* policy. ``agent_envs.baselines.Policy`` is this class.
 
 The trainer (:mod:`agent_envs.train`) samples its model at the token level
-(``train.sampling.Sampler``: token ids in, token ids out), because the policy gradient
+(``train.sampler.Sampler``: token ids in, token ids out), because the policy gradient
 needs the sampled ids; put a model behind this protocol with
 :class:`agent_envs.baselines.HFLocalPolicy` or an OpenAI-compatible endpoint
 (:class:`agent_envs.baselines.OpenAIChatPolicy`).

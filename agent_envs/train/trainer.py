@@ -23,9 +23,9 @@ from agent_envs.train.evaluation import evaluation_summary
 from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
 from agent_envs.train.policy import load_policy, resolve_device
 from agent_envs.train.run_log import RunLog, plot_learning_curve
+from agent_envs.train.sampler import Sampler
 from agent_envs.train.sampling import (
     Sample,
-    Sampler,
     episode_stats,
     mean_or_nan,
     play_groups,
