@@ -145,7 +145,8 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 bool(terminated),
                 bool(truncated),
             )
-            self._write(event="turn", turn=self._turns, **turn.to_dict())
+            if self._fd is not None:  # a fork records nothing
+                self._write(event="turn", turn=self._turns, **turn.to_dict())
             if terminated or truncated:
                 self._finish(bool(terminated), bool(truncated), interrupted=False)
         return observation, reward, terminated, truncated, info
@@ -182,15 +183,16 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
             terminated=terminated,
             truncated=truncated,
             interrupted=interrupted,
-            **{"return": self._return},
+            **{"return": to_jsonable(self._return)},
         )
         self._episode = None
 
     def _write(self, **record: Any) -> None:
+        """Append one line; ``record`` holds JSON-safe values already (``to_dict`` layouts)."""
         if self._fd is None:
             return
         line = {"format": FORMAT_VERSION, "episode": self._episode, **record}
-        data = (json.dumps(to_jsonable(line), ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
