@@ -16,9 +16,7 @@ import argparse
 import time
 import zlib
 
-import gymnasium as gym
-
-import agent_envs  # noqa: F401
+import agent_envs
 from agent_envs.rl import run_episode
 
 
@@ -38,7 +36,7 @@ def main() -> None:
     from agent_envs.integrations.ray_rollouts import RayRolloutPool
 
     seeds = list(range(args.episodes))
-    env = gym.make("ACS-OpAmp-v0")
+    env = agent_envs.make("ACS-OpAmp-v0")
     run_episode(env, policy, seed=10_000, max_turns=1)  # start the simulator
     start = time.perf_counter()
     local = [run_episode(env, policy, seed=s, max_turns=args.turns) for s in seeds]

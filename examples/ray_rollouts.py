@@ -15,10 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gymnasium as gym  # noqa: E402
 from _policies import bisect_policy  # noqa: E402
 
-import agent_envs  # noqa: E402, F401
+import agent_envs  # noqa: E402
 from agent_envs.integrations.ray_rollouts import RayRolloutPool  # noqa: E402
 from agent_envs.rl import run_episode  # noqa: E402
 
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         args.env_id, num_workers=args.workers, num_cpus_per_worker=1, ray_init_kwargs=init
     ) as pool:
         remote = pool.run_episodes(bisect_policy, seeds)
-    env = gym.make(args.env_id)
+    env = agent_envs.make(args.env_id)
     try:
         local = [run_episode(env, bisect_policy, seed=s) for s in seeds]
     finally:

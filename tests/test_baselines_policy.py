@@ -74,6 +74,27 @@ def test_policy_is_a_plain_callable():
         Policy()  # abstract: act is required
 
 
+def test_one_policy_protocol_everywhere():
+    import asyncio
+
+    from agent_envs import baselines, integrations, rl
+    from agent_envs.integrations import ray_rollouts
+
+    assert baselines.Policy is rl.Policy and baselines.base.Policy is rl.Policy
+    assert integrations.AsyncPolicy is rl.AsyncPolicy and ray_rollouts.BatchPolicy is rl.BatchPolicy
+    assert baselines.batch_policy is rl.batch_policy and baselines.async_policy is rl.async_policy
+    # any callable is a policy; other objects are not
+    assert isinstance(lambda messages: "1", rl.Policy) and isinstance(Recorder(), rl.Policy)
+    assert not isinstance("50", rl.Policy) and not isinstance(None, rl.Policy)
+    # the batched and async forms give the call's replies
+    policy = Recorder()
+    policy.next_guess = 1
+    prompts = [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]]
+    assert rl.batch_policy(policy)(prompts) == ["1", "2"]
+    assert asyncio.run(rl.async_policy(policy)(prompts[0])) == "3"
+    assert rl.batch_policy(lambda m: m[-1]["content"] * 2)(prompts) == ["aa", "bb"]
+
+
 def test_turn_seeds_are_distinct_and_stable():
     seeds = {turn_seed(s, t) for s in range(50) for t in range(50)}
     assert len(seeds) == 2500

@@ -129,11 +129,15 @@ def hand_row(env_id, policy_name, seed, env_kwargs, max_turns=1000):
     import gymnasium as gym
 
     from agent_envs.baselines import make_policy
+    from agent_envs.core.jsonable import to_jsonable
 
     env = gym.make(env_id, **env_kwargs)
     policy = make_policy(policy_name)
     observation, info = env.reset(seed=seed)
     policy.reset(env, seed=seed)
+    episode = {"env_id": env.spec.id, "env_version": env.spec.version, "seed": seed,
+               "system_prompt": info["system_prompt"], "task": observation, "turns": [],
+               "metadata": {"policy_errors": []}}  # fmt: skip
     messages = [{"role": "system", "content": info["system_prompt"]}]
     messages.append({"role": "user", "content": observation})
     turns, infos = [], []
@@ -145,6 +149,10 @@ def hand_row(env_id, policy_name, seed, env_kwargs, max_turns=1000):
             {"role": "user", "content": observation},
         ]
         infos.append(info)
+        episode["turns"].append({"action": reply, "observation": observation,
+                                 "reward": float(reward), "terminated": terminated,
+                                 "truncated": truncated, "info": info})  # fmt: skip
+        episode["metadata"]["policy_errors"].append(policy.last_error)
         turns.append(
             {
                 "turn": info.get("turn"),
@@ -178,6 +186,7 @@ def hand_row(env_id, policy_name, seed, env_kwargs, max_turns=1000):
         "cost_unit": "simulations" if sims else "turns",
         "n_turns": len(turns),
         "policy_kwargs": {},
+        "trajectory": to_jsonable(episode),
     }
 
 
@@ -197,7 +206,10 @@ def test_bench_row_is_the_hand_computed_row(env_id, policy, env_kwargs):
     for seed in (0, 5):
         row = play_task(EpisodeTask(env_id, policy, seed, env_kwargs))
         assert row.pop("seconds") >= 0
-        assert json.dumps(row) == json.dumps(hand_row(env_id, policy, seed, env_kwargs))
+        hand = hand_row(env_id, policy, seed, env_kwargs)
+        for turn in row["trajectory"]["turns"] + hand["trajectory"]["turns"]:
+            assert (turn["info"].get("cost") or {}).pop("sim_seconds", 0) >= 0  # wall clock
+        assert json.dumps(row) == json.dumps(hand)
 
 
 def test_bench_row_is_a_view_of_the_trajectory():

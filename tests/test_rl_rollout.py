@@ -201,3 +201,35 @@ def test_recorded_episode_loads_as_trajectory(tmp_path):
     loaded = Trajectory.from_dict(episode)
     assert loaded.to_messages() == played.to_messages() == episode["messages"]
     assert loaded.rewards == played.rewards and loaded.seed == 12 and loaded.metadata["complete"]
+
+
+def test_stepper_continuing_in_forks_records_what_stepping_records():
+    from agent_envs.rl import EpisodeStepper
+    from agent_envs.wrappers import BestTurnReward
+
+    replies = ["50", "25", "12", "6"]
+    scripted = iter(replies)
+    direct = run_episode(BestTurnReward(gym.make("Toy-GuessNumber-v0")), lambda m: next(scripted),
+                         seed=3, max_turns=4)  # fmt: skip
+    stepper = EpisodeStepper(BestTurnReward(gym.make("Toy-GuessNumber-v0")), max_turns=4,
+                             system_prompt="Mine.")  # fmt: skip
+    original = stepper.env
+    prompt = stepper.reset(seed=3)
+    assert prompt[0] == {"role": "system", "content": "Mine."}
+    for turn, reply in enumerate(replies):
+        others = iter(["99", reply, "1"])
+        group = sample_turn_group(stepper.env, lambda m, o=others: next(o), prompt, 3,
+                                  last_turn=stepper.next_turn_is_last)  # fmt: skip
+        for c in (group[0], group[2]):
+            c.close()
+        prompt = stepper.continue_with(group[1])
+        assert stepper.env is group[1].env and original.unwrapped.turn == 0
+        assert len(stepper.trajectory.turns) == turn + 1
+    assert stepper.done and stepper.trajectory.metadata == direct.metadata
+    assert [t.to_dict(prompt=False) for t in stepper.trajectory.turns] == [
+        t.to_dict(prompt=False) for t in direct.turns
+    ]
+    with pytest.raises(RuntimeError):
+        stepper.continue_with(group[1])
+    stepper.close_forks()
+    assert stepper.env is original

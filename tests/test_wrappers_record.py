@@ -44,7 +44,7 @@ def test_records_episodes_with_ids_seeds_and_messages(tmp_path):
     assert first["complete"] and second["complete"] and not third["complete"]
     assert first["return"] == sum(t["reward"] for t in first["turns"])
     lines = path.read_text().splitlines()
-    assert all(json.loads(line)["format"] == 1 for line in lines)
+    assert all(json.loads(line)["format"] == 2 for line in lines)
     events = [json.loads(line)["event"] for line in lines]
     assert events.count("start") == 3 and events.count("end") == 3
 
@@ -99,3 +99,53 @@ def test_killed_process_leaves_valid_lines(tmp_path):
     assert first["complete"] is False and second["complete"] is False  # interrupted
     assert [t["action"] for t in second["turns"]] == ["10", "20"]
     assert [t["action"] for t in first["turns"]] == ["1", "2"]
+
+
+def test_recorded_episodes_read_back_as_the_trajectories_played(tmp_path):
+    from agent_envs.rl import Trajectory, read_jsonl, run_episode
+    from agent_envs.wrappers import read_recorded_trajectories
+
+    path = tmp_path / "run.jsonl"
+    env = RecordTrajectories(gym.make("Toy-GuessNumber-v0", max_turns=4), path)
+    played = [
+        run_episode(env, lambda m, s=seed: str(10 * s + len(m)), seed=seed) for seed in (1, 2)
+    ]
+    env.close()
+    recorded = read_recorded_trajectories(path)
+    assert read_jsonl(path) == recorded  # the one reader knows the event lines
+    for mine, theirs in zip(played, recorded, strict=True):
+        assert theirs.metadata["complete"] and theirs.metadata["episode"]
+        head = ("env_id", "env_version", "seed", "system_prompt", "task")
+        assert [getattr(theirs, k) for k in head] == [getattr(mine, k) for k in head]
+        assert [t.to_dict(prompt=False) for t in theirs.turns] == [
+            t.to_dict(prompt=False) for t in mine.turns
+        ]
+        assert Trajectory.from_dict(theirs.to_dict()) == theirs
+    # each event line carries the Trajectory / Turn layout
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    start = next(line for line in lines if line["event"] == "start")
+    turn = next(line for line in lines if line["event"] == "turn")
+    assert set(Trajectory(None, 0, None, "t").to_dict()) - set(start) == {"turns"}
+    assert set(played[0].turns[0].to_dict(prompt=False)) <= set(turn)
+
+
+def test_format_1_files_still_read(tmp_path):
+    from agent_envs.wrappers import read_recorded_trajectories
+
+    path = tmp_path / "old.jsonl"
+    lines = [
+        {"format": 1, "event": "start", "episode": "a", "env_id": "X-v0", "env_version": 0,
+         "package_version": "0.1", "seed": 3, "options": None, "system_prompt": "s",
+         "task": "t", "info": {"turn": 0}, "time": 1.0},
+        {"format": 1, "event": "turn", "episode": "a", "turn": 1, "action": "x",
+         "observation": "o", "reward": None, "terminated": True, "truncated": False, "info": {}},
+        {"format": 1, "event": "end", "episode": "a", "turns": 1, "return": 0.0,
+         "terminated": True, "truncated": False, "interrupted": False},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (traj,) = read_recorded_trajectories(path)
+    assert (traj.env_id, traj.seed, traj.task, traj.actions) == ("X-v0", 3, "t", ["x"])
+    assert traj.rewards[0] != traj.rewards[0]  # null reads back as NaN
+    assert traj.metadata["package_version"] == "0.1" and traj.metadata["complete"]
+    (episode,) = read_recorded_episodes(path)
+    assert episode["return"] == 0.0 and episode["messages"][-1] == {"role": "user", "content": "o"}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent_envs.baselines.base import Message
+from agent_envs.core.trajectory import chat_message
 
 __all__ = [
     "GenerationParams",
@@ -115,7 +116,7 @@ def validate_messages(messages: Any) -> list[Message]:
             raise ValueError(f"messages[{i}].role must be one of {', '.join(_ROLES)}; got {role!r}")
         if not isinstance(content, str):
             raise ValueError(f"messages[{i}].content must be a string")
-        clean.append({"role": role, "content": content})
+        clean.append(chat_message(role, content))
     return clean
 
 

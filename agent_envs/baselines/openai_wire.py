@@ -13,6 +13,7 @@ from typing import Any
 
 from agent_envs.baselines.base import Message
 from agent_envs.baselines.chat_model import Completion, GenerationParams, validate_messages
+from agent_envs.core.trajectory import chat_message
 
 __all__ = ["RequestError", "ChatRequest", "parse_chat_request", "completion_body", "error_body"]
 
@@ -130,7 +131,7 @@ def completion_body(model: str, completion: Completion) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": completion.text},
+                "message": chat_message("assistant", completion.text),
                 "finish_reason": completion.finish_reason,
             }
         ],

@@ -74,7 +74,9 @@ def episode_record(
     """The benchmark's JSONL row for ``task``: a view of its played ``trajectory``.
 
     One entry per turn (score, best-so-far, validity, success, reward, the policy's
-    error, cost) from each turn's ``info``, then the totals. ``trajectory`` is ``None``
+    error, cost) from each turn's ``info``, then the totals, then the episode itself
+    under ``"trajectory"``: ``Trajectory.to_dict(prompts=False)``, the project's one
+    episode layout (``Trajectory.from_dict`` reads it back). ``trajectory`` is ``None``
     when the episode could not start; ``error`` is the traceback of what stopped it.
     ``counts_simulations`` says the env counts simulations even if no turn reported one
     (the cost axis is then simulations, else turns; see :func:`turn_cost`).
@@ -87,6 +89,8 @@ def episode_record(
         >>> row = episode_record(EpisodeTask("X-v0", "p", 0), traj, seconds=0.1)
         >>> row["turns"][0]["cost"], row["cost_to_success"], row["cost_unit"], row["n_turns"]
         (1.0, 1.0, 'turns', 1)
+        >>> Trajectory.from_dict(row["trajectory"]) == traj
+        True
     """
     played = trajectory.turns if trajectory is not None else []
     errors = policy_errors(trajectory) if trajectory is not None else []
@@ -121,6 +125,7 @@ def episode_record(
         "n_turns": len(turns),
         "seconds": seconds,
         "policy_kwargs": task.policy_kwargs,
+        "trajectory": trajectory.to_dict(prompts=False) if trajectory is not None else None,
     }
 
 

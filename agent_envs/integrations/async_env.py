@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
+from agent_envs.rl.policy import AsyncPolicy
 from agent_envs.rl.stepper import EpisodeStepper
 from agent_envs.rl.trajectory import Trajectory
 
 __all__ = ["AsyncTextEnv", "EnvPool", "StepResult", "AsyncPolicy"]
 
-#: An async policy: the chat so far -> the agent's whole reply (e.g. an HTTP call to vLLM).
-AsyncPolicy = Callable[[list[dict[str, str]]], Awaitable[str]]
+#: ``AsyncPolicy`` is :data:`agent_envs.rl.AsyncPolicy` (``rl.async_policy`` makes one of
+#: any policy), re-exported here.
 
 
 @dataclass
@@ -47,7 +48,7 @@ class StepResult:
 class AsyncTextEnv:
     """One environment behind coroutines; blocking work runs in ``executor`` threads.
 
-    ``env`` is an environment or an id for ``gym.make`` (with ``env_kwargs``). The
+    ``env`` is an environment or an id for :func:`agent_envs.make` (with ``env_kwargs``). The
     episode is recorded exactly like :func:`agent_envs.rl.run_episode` records it
     (:attr:`trajectory`). Calls on one instance must not overlap (await each one), as
     with any Gymnasium env; run many instances for concurrency.
@@ -74,9 +75,9 @@ class AsyncTextEnv:
         executor: Executor | None = None,
     ) -> None:
         if isinstance(env, str):
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            env = gym.make(env, **(env_kwargs or {}))
+            env = make(env, **(env_kwargs or {}))
         elif env_kwargs:
             raise TypeError("env_kwargs only apply when env is an id")
         self.env = env
@@ -151,12 +152,12 @@ class EnvPool:
     ) -> None:
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"size must be a positive int, got {size!r}")
-        import agent_envs  # noqa: F401  (registers the ids)
+        from agent_envs import make
 
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="agent-envs")
         self._envs = []
         for _ in range(size):
-            env = gym.make(env_id, **(env_kwargs or {}))
+            env = make(env_id, **(env_kwargs or {}))
             for wrap in wrappers:
                 env = wrap(env)
             self._envs.append(AsyncTextEnv(env, max_turns=max_turns, executor=self._executor))

@@ -19,6 +19,7 @@ import gymnasium as gym
 
 from agent_envs.core.jsonable import to_jsonable
 from agent_envs.rl.stepper import EpisodeStepper
+from agent_envs.rl.trajectory import chat_message
 
 __all__ = ["MessagesEnv", "assistant_text"]
 
@@ -27,7 +28,8 @@ def assistant_text(message: dict[str, Any] | str) -> str:
     """The reply text an environment sees for an assistant message.
 
     Structured OpenAI ``tool_calls`` are rendered as ``<tool_call>{"name", "arguments"}
-    </tool_call>`` after the content, which every agent-envs parser reads.
+    </tool_call>`` after the content (the form the ACS parser reads as a tool call; the other
+    families read the text as it is).
 
     Example:
         >>> call = {"function": {"name": "simulate", "arguments": '{"w1": "2u"}'}}
@@ -89,9 +91,9 @@ class MessagesEnv:
         env_id = config.get("env_id")
         if not isinstance(env_id, str):
             raise ValueError(f"env_config or extras must name an env_id, got {env_id!r}")
-        import agent_envs  # noqa: F401  (registers the ids)
+        from agent_envs import make
 
-        self.env: gym.Env = gym.make(env_id, **dict(config.get("env_kwargs") or {}))
+        self.env: gym.Env = make(env_id, **dict(config.get("env_kwargs") or {}))
         self.seed = config.get("seed")
         self._stepper = EpisodeStepper(self.env, max_turns=config.get("max_turns"))
         self.chat_history: list[dict[str, Any]] = []
@@ -110,7 +112,7 @@ class MessagesEnv:
     def step(self, action: dict[str, Any] | str) -> dict[str, Any]:
         """Play the model's turn; return ``observations``, ``reward``, ``done``, ``metadata``."""
         text = assistant_text(action)
-        message = action if isinstance(action, dict) else {"role": "assistant", "content": text}
+        message = action if isinstance(action, dict) else chat_message("assistant", text)
         self.chat_history.append(dict(message))
         if self._stepper.done:
             info = {"action_valid": False, "action_error": "the episode is over; call init()"}
@@ -121,9 +123,9 @@ class MessagesEnv:
         calls = message.get("tool_calls") or []
         first_id = calls[0].get("id") if calls and isinstance(calls[0], dict) else None
         if first_id is not None:
-            reply = {"role": "tool", "tool_call_id": first_id, "content": turn.observation}
+            reply = chat_message("tool", turn.observation, tool_call_id=first_id)
         else:
-            reply = {"role": "user", "content": turn.observation}
+            (reply,) = turn.to_messages()[1:]
         self.chat_history.append(reply)
         return _step_output([] if done else [reply], turn.reward, done, turn.info)
 

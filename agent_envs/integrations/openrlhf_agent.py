@@ -22,8 +22,6 @@ import json
 import math
 from typing import Any
 
-import gymnasium as gym
-
 from agent_envs.rl.stepper import EpisodeStepper
 
 __all__ = ["OpenRLHFAgent", "make_agent_executor"]
@@ -86,9 +84,9 @@ class OpenRLHFAgent:
             raise ValueError("no env_id: pass one to OpenRLHFAgent or put it in the label")
 
         def build() -> EpisodeStepper:
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            env = gym.make(settings["env_id"], **dict(settings.get("env_kwargs") or {}))
+            env = make(settings["env_id"], **dict(settings.get("env_kwargs") or {}))
             stepper = EpisodeStepper(env, max_turns=settings.get("max_turns"))
             stepper.reset(seed=settings.get("seed"))
             return stepper

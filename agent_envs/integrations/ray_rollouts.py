@@ -20,12 +20,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent_envs.integrations.ray_worker import EnvWorker
+from agent_envs.rl.policy import BatchPolicy, Policy
 from agent_envs.rl.trajectory import Trajectory
 
 __all__ = ["RayRolloutPool", "RolloutError", "BatchPolicy"]
 
-#: A driver-side policy: a batch of prompts (message lists) -> one reply per prompt.
-BatchPolicy = Callable[[list[list[dict[str, str]]]], list[str]]
+#: ``BatchPolicy`` is :data:`agent_envs.rl.BatchPolicy` (``rl.batch_policy`` makes one of
+#: any policy), re-exported here.
 
 
 class RolloutError(RuntimeError):
@@ -35,7 +36,7 @@ class RolloutError(RuntimeError):
 class RayRolloutPool:
     """A pool of Ray actors that play episodes of one environment id.
 
-    Each actor builds ``gym.make(env_id, **env_kwargs)`` (then applies ``wrappers``, a
+    Each actor builds ``agent_envs.make(env_id, **env_kwargs)`` (then applies ``wrappers``, a
     list of picklable ``env -> env`` callables such as ``ChatMessages``). Seeds decide
     the tasks, so results do not depend on which actor played what. When an actor dies
     (a crash, an OOM kill, a lost node) its episodes are replayed from their seeds on a
@@ -77,8 +78,9 @@ class RayRolloutPool:
             raise ValueError(f"max_retries must be a non-negative int, got {max_retries!r}")
         import gymnasium as gym
 
-        import agent_envs  # noqa: F401  (registers the ids)
+        from agent_envs.registration import register_all
 
+        register_all()  # the ids, for the check below (the actors build with agent_envs.make)
         try:  # an unknown id fails here, not as a dead actor later
             gym.spec(env_id)
         except gym.error.Error as e:
@@ -120,7 +122,7 @@ class RayRolloutPool:
     # ----------------------------------------------------------- policy on the actors
     def run_episodes(
         self,
-        policy: Callable[[list[dict[str, str]]], str],
+        policy: Policy,
         seeds: Sequence[int | None],
         *,
         max_turns: int | None = None,
@@ -155,7 +157,7 @@ class RayRolloutPool:
 
     def run_groups(
         self,
-        policy: Callable[[list[dict[str, str]]], str],
+        policy: Policy,
         seeds: Sequence[int | None],
         group_size: int,
         *,

@@ -11,11 +11,9 @@ __all__ = ["EnvWorker"]
 
 
 def _make_env(env_id: str, env_kwargs: dict[str, Any], wrappers: Sequence[Callable]) -> Any:
-    import gymnasium as gym
+    from agent_envs import make
 
-    import agent_envs  # noqa: F401  (registers the ids inside the actor process)
-
-    env = gym.make(env_id, **env_kwargs)
+    env = make(env_id, **env_kwargs)
     for wrap in wrappers:
         env = wrap(env)
     return env

@@ -60,9 +60,9 @@ class TRLEnvironment:
     ) -> None:
         if reward not in _REWARDS:
             raise ValueError(f"reward must be one of {_REWARDS}, got {reward!r}")
-        import agent_envs  # noqa: F401  (registers the ids)
+        from agent_envs import make
 
-        self._env: gym.Env = gym.make(env_id, **dict(env_kwargs or {}))
+        self._env: gym.Env = make(env_id, **dict(env_kwargs or {}))
         self._stepper = EpisodeStepper(self._env, max_turns=max_turns)
         self._reward = reward
         self._missing_score = float(missing_score)

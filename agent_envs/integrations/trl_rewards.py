@@ -10,11 +10,12 @@ as the agent's replies. :func:`prompt_rows` builds the matching dataset rows.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
+
+from agent_envs.rl.stepper import EpisodeStepper
 
 __all__ = ["EnvReward", "prompt_rows", "completion_replies"]
 
@@ -41,17 +42,13 @@ def prompt_rows(
         >>> rows[0]["env_class"]
         'Toy-GuessNumber-v0'
     """
-    import agent_envs  # noqa: F401  (registers the ids)
+    from agent_envs import make
 
-    env = gym.make(env_id, **(env_kwargs or {}))
+    env = make(env_id, **(env_kwargs or {}))
     rows = []
     try:
         for seed in seeds:
-            observation, info = env.reset(seed=int(seed))
-            messages = []
-            if info.get("system_prompt"):
-                messages.append({"role": "system", "content": str(info["system_prompt"])})
-            messages.append({"role": "user", "content": str(observation)})
+            messages = EpisodeStepper(env).reset(seed=int(seed))
             prompt: Any = messages
             if not conversational:
                 prompt = "\n\n".join(m["content"] for m in messages)
@@ -126,9 +123,9 @@ class EnvReward:
 
     def _environment(self) -> gym.Env:
         if self._env is None:
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            self._env = gym.make(self.env_id, **self.env_kwargs)
+            self._env = make(self.env_id, **self.env_kwargs)
         return self._env
 
     def score(self, completion: Any, seed: int | None) -> float:
@@ -136,19 +133,18 @@ class EnvReward:
         replies = completion_replies(completion)
         if not replies:
             return self.missing_score
-        env = self._environment()
-        env.reset(seed=None if seed is None else int(seed))
-        rewards, info = [], {}
+        stepper = EpisodeStepper(self._environment())
+        stepper.reset(seed=None if seed is None else int(seed))
         for reply in replies:
-            _, reward, terminated, truncated, info = env.step(reply)
-            rewards.append(float(reward))
-            if terminated or truncated:
+            if stepper.done:
                 break
+            stepper.step(reply)
+        traj = stepper.trajectory
         if self.aggregate == "sum":
-            return math.fsum(r for r in rewards if math.isfinite(r))
+            return traj.total_reward
         if self.aggregate == "last":
-            return rewards[-1]
-        best = info.get("best_score")
+            return traj.rewards[-1]
+        best = traj.turns[-1].info.get("best_score")
         return self.missing_score if best is None else float(best)
 
     def __call__(

@@ -22,11 +22,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import gymnasium as gym
 import verifiers.v1 as vf
 from verifiers.v1.runtimes import ProgramResult, SubprocessConfig
 
 from agent_envs.rl.stepper import EpisodeStepper
+from agent_envs.rl.trajectory import chat_message
 
 #: The taskset id verifiers resolves to this module (its loader imports plugin ids as
 #: top-level module names; a dotted id fails in its namespace lookup).
@@ -100,9 +100,9 @@ class AgentEnvsEnv(vf.Env[AgentEnvsEnvConfig]):
         info = task.data.info
 
         def build() -> EpisodeStepper:
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            env = gym.make(info["env_id"], **dict(info.get("env_kwargs") or {}))
+            env = make(info["env_id"], **dict(info.get("env_kwargs") or {}))
             stepper = EpisodeStepper(env, max_turns=info.get("max_turns"))
             stepper.reset(seed=info["seed"])
             return stepper
@@ -145,15 +145,13 @@ class ChatHarness(vf.Harness[ChatHarnessConfig]):
         import httpx
 
         system, prompt = self.resolve_prompt(data)
-        messages: list[dict[str, Any]] = []
-        if system:
-            messages.append({"role": "system", "content": system})
+        messages: list[dict[str, Any]] = [chat_message("system", system)] if system else []
         if isinstance(prompt, str):
-            messages.append({"role": "user", "content": prompt})
+            messages.append(chat_message("user", prompt))
         else:
             for m in prompt or []:
                 m = m.model_dump(exclude_none=True) if hasattr(m, "model_dump") else dict(m)
-                messages.append({"role": m["role"], "content": m.get("content") or ""})
+                messages.append(chat_message(m["role"], m.get("content") or ""))
         sampling = getattr(ctx, "sampling", None)
         sampling = sampling.model_dump(exclude_none=True) if sampling is not None else {}
         keep = ("max_tokens", "temperature", "top_p", "seed", "stop")

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
-import gymnasium as gym
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopOutput, register
 
 from agent_envs.integrations.trl_rewards import prompt_rows
@@ -82,9 +81,9 @@ class AgentEnvsAgentLoop(AgentLoopBase):
             raise ValueError(f"extra_info must name an env_id (see verl_rows), got {env_id!r}")
 
         def build() -> EpisodeStepper:
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            env = gym.make(env_id, **dict(extra.get("env_kwargs") or {}))
+            env = make(env_id, **dict(extra.get("env_kwargs") or {}))
             return EpisodeStepper(env, max_turns=extra.get("max_turns"))
 
         stepper = await self.loop.run_in_executor(None, build)
@@ -121,13 +120,13 @@ class AgentEnvsAgentLoop(AgentLoopBase):
             )
             tokens = merged.token_ids
             reply = self.tokenizer.decode(output.token_ids, skip_special_tokens=True)
-            messages.append({"role": "assistant", "content": reply})
             await self.loop.run_in_executor(None, stepper.step, reply)
+            answer, observation = stepper.trajectory.turns[-1].to_messages()
+            messages.append(answer)
             if stepper.done or len(mask) >= self.response_length:
                 break
             previous = list(messages)
-            turn = stepper.trajectory.turns[-1]
-            messages.append({"role": "user", "content": turn.observation})
+            messages.append(observation)
             merged, mask, logprobs = await self.ct_merge_context_msg(
                 previous, messages, tokens, mask, logprobs
             )

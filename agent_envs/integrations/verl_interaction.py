@@ -14,8 +14,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import gymnasium as gym
-
 from agent_envs.core.jsonable import to_jsonable
 from agent_envs.integrations.messages_env import assistant_text
 from agent_envs.rl.stepper import EpisodeStepper
@@ -64,9 +62,9 @@ class VerlInteraction:
         instance_id = instance_id or str(uuid.uuid4())
 
         def build() -> EpisodeStepper:
-            import agent_envs  # noqa: F401  (registers the ids)
+            from agent_envs import make
 
-            env = gym.make(env_id, **dict(settings.get("env_kwargs") or {}))
+            env = make(env_id, **dict(settings.get("env_kwargs") or {}))
             stepper = EpisodeStepper(env, max_turns=settings.get("max_turns"))
             stepper.reset(seed=settings.get("seed"))
             return stepper

@@ -10,8 +10,8 @@ from agent_envs.rl.advantages import (
 )
 from agent_envs.rl.forking import end_after_next_step, fork_env, wrapper_layers
 from agent_envs.rl.gigpo import gigpo_advantages
+from agent_envs.rl.policy import AsyncPolicy, BatchPolicy, Policy, async_policy, batch_policy
 from agent_envs.rl.rollout import (
-    Policy,
     TurnCandidate,
     choose_candidate,
     run_episode,
@@ -29,7 +29,14 @@ from agent_envs.rl.shaping import (
     trajectory_code,
 )
 from agent_envs.rl.stepper import EpisodeStepper, observation_text, settle_turn_rewards
-from agent_envs.rl.trajectory import Trajectory, Turn, read_jsonl, write_jsonl
+from agent_envs.rl.trajectory import (
+    Trajectory,
+    Turn,
+    chat_message,
+    read_jsonl,
+    trajectories_from_events,
+    write_jsonl,
+)
 
 __all__ = [
     "discounted_returns",
@@ -46,6 +53,10 @@ __all__ = [
     "EpisodeStepper",
     "observation_text",
     "Policy",
+    "AsyncPolicy",
+    "BatchPolicy",
+    "async_policy",
+    "batch_policy",
     "TurnCandidate",
     "choose_candidate",
     "run_episode",
@@ -61,6 +72,8 @@ __all__ = [
     "trajectory_code",
     "Trajectory",
     "Turn",
+    "chat_message",
     "read_jsonl",
+    "trajectories_from_events",
     "write_jsonl",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,8 +12,9 @@ import gymnasium as gym
 import numpy as np
 
 from agent_envs.rl.forking import end_after_next_step, fork_env
-from agent_envs.rl.stepper import EpisodeStepper, observation_text, settle_turn_rewards
-from agent_envs.rl.trajectory import Trajectory, Turn
+from agent_envs.rl.policy import Policy
+from agent_envs.rl.stepper import EpisodeStepper, observation_text
+from agent_envs.rl.trajectory import Trajectory
 
 __all__ = [
     "Policy",
@@ -25,14 +26,6 @@ __all__ = [
     "run_turn_level_episode",
     "turn_is_grouped",
 ]
-
-#: A policy: the chat so far (OpenAI-style messages) -> the agent's whole reply.
-Policy = Callable[[list[dict[str, str]]], str]
-
-
-def _env_id(env: gym.Env) -> tuple[str | None, int | None]:
-    spec = getattr(env, "spec", None)
-    return (spec.id, spec.version) if spec is not None else (None, None)
 
 
 def run_episode(
@@ -236,7 +229,8 @@ def run_turn_level_episode(
     At each turn that :func:`turn_is_grouped` selects: :func:`sample_turn_group` from the
     current state, record the group, and continue in the chosen member's fork
     (:func:`choose_candidate`: ``best``, ``random`` or ``first``); the other turns play a
-    single reply. Returns the chosen path as a :class:`Trajectory` (its
+    single reply (in a fork too). It is :class:`EpisodeStepper` driven through
+    :meth:`~EpisodeStepper.continue_with`. Returns the chosen path as a :class:`Trajectory` (its
     ``metadata["grouped_turns"]`` lists the turns that sampled a group) and the groups
     (their forks are closed; the data stays), ready for
     :func:`~agent_envs.rl.advantages.tl_grpo_advantages` per group. ``env`` is only
@@ -254,49 +248,24 @@ def run_turn_level_episode(
     """
     if rng is None:
         rng = np.random.default_rng(seed)
-    observation, info = env.reset(seed=seed)
-    env_id, version = _env_id(env)
-    system = info.get("system_prompt") if isinstance(info, dict) else None
-    traj = Trajectory(env_id, seed, system, observation_text(observation), env_version=version)
     turn_is_grouped(0, group_turns)  # validate before playing
+    stepper = EpisodeStepper(env, max_turns=max_turns)
+    prompt = stepper.reset(seed=seed)
+    traj = stepper.trajectory
     traj.metadata.update(group_size=group_size, choose=choose, group_turns=group_turns)
     traj.metadata["grouped_turns"] = []
     groups: list[list[TurnCandidate]] = []
-    current: Any = env
     try:
-        while max_turns is None or len(traj.turns) < max_turns:
-            prompt = traj.to_messages()
+        while not stepper.done:
             turn = len(traj.turns)
-            last = max_turns is not None and turn + 1 >= max_turns
             grouped = turn_is_grouped(turn, group_turns)
             size = group_size if grouped else 1
-            group = sample_turn_group(current, policy, prompt, size, last_turn=last)
+            last = stepper.next_turn_is_last
+            group = sample_turn_group(stepper.env, policy, prompt, size, last_turn=last)
             if grouped:
                 groups.append(group)
                 traj.metadata["grouped_turns"].append(turn)
-            chosen = choose_candidate(group, choose, rng=rng)
-            if current is not env:
-                current.close()
-            current = chosen.env
-            traj.turns.append(
-                Turn(
-                    observation=chosen.observation,
-                    action=chosen.action,
-                    reward=chosen.reward,
-                    info=chosen.info,
-                    terminated=chosen.terminated,
-                    truncated=chosen.truncated,
-                    prompt=prompt,
-                )
-            )
-            if chosen.done:
-                if last and not chosen.terminated:
-                    traj.metadata["stopped"] = "max_turns"
-                break
-        else:
-            traj.metadata["stopped"] = "max_turns"
-        settle_turn_rewards(traj)
+            prompt = stepper.continue_with(choose_candidate(group, choose, rng=rng))
     finally:
-        if current is not env:
-            current.close()
+        stepper.close_forks()
     return traj, groups

@@ -9,32 +9,17 @@ code, so they give identical :class:`~agent_envs.rl.Trajectory` objects.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
+from agent_envs.core.trajectory import Trajectory, Turn, _is_chat, observation_text
 from agent_envs.rl.forking import end_after_next_step
-from agent_envs.rl.trajectory import Trajectory, Turn
+
+if TYPE_CHECKING:
+    from agent_envs.rl.rollout import TurnCandidate
 
 __all__ = ["EpisodeStepper", "observation_text", "settle_turn_rewards"]
-
-
-def _is_chat(observation: Any) -> bool:
-    return isinstance(observation, list) and all(
-        isinstance(m, dict) and "role" in m for m in observation
-    )
-
-
-def observation_text(observation: Any) -> str:
-    """The env's message as text (the last message when the env returns a chat).
-
-    Example:
-        >>> observation_text([{"role": "user", "content": "hi"}]), observation_text("plain")
-        ('hi', 'plain')
-    """
-    if _is_chat(observation):
-        return str(observation[-1]["content"]) if observation else ""
-    return observation if isinstance(observation, str) else repr(observation)
 
 
 def settle_turn_rewards(traj: Trajectory) -> bool:
@@ -78,7 +63,12 @@ class EpisodeStepper:
     ``truncated=True`` and ``metadata["stopped"] = "max_turns"``. When the last step's
     ``info`` carries ``episode_rewards`` (one settled reward per turn, as
     :class:`~agent_envs.wrappers.NormalizedDenseReward` gives), the turns' rewards are
-    replaced by it (the step rewards stay in ``info["step_reward"]``).
+    replaced by it (the step rewards stay in ``info["step_reward"]``). ``system_prompt``
+    replaces the env's ``info["system_prompt"]`` (a trainer's own instruction).
+
+    Turn-level groups (TL-GRPO) go through the same loop: sample a group from
+    :attr:`env` with :func:`~agent_envs.rl.sample_turn_group` and hand the member to go on
+    with to :meth:`continue_with`; the stepper then plays on in that member's fork.
 
     Example:
         >>> from agent_envs.toy import GuessNumberEnv
@@ -91,11 +81,18 @@ class EpisodeStepper:
         True
     """
 
-    def __init__(self, env: gym.Env, *, max_turns: int | None = None) -> None:
+    def __init__(
+        self, env: gym.Env, *, max_turns: int | None = None, system_prompt: str | None = None
+    ) -> None:
         if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 0):
             raise ValueError(f"max_turns must be a non-negative int or None, got {max_turns!r}")
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise TypeError(f"system_prompt must be a str or None, got {system_prompt!r}")
+        #: The env the next turn is played in (a fork after :meth:`continue_with`).
         self.env = env
         self.max_turns = max_turns
+        self.system_prompt = system_prompt
+        self._original = env
         self._trajectory: Trajectory | None = None
         self._observation: Any = None
         self._messages: list[dict[str, str]] = []
@@ -131,9 +128,12 @@ class EpisodeStepper:
 
     def reset(self, *, seed: int | None = None) -> list[dict[str, str]]:
         """Reset the env with ``seed``; return the first prompt."""
+        self.close_forks()
         observation, info = self.env.reset(seed=seed)
         spec = getattr(self.env, "spec", None)
         system = info.get("system_prompt") if isinstance(info, dict) else None
+        if self.system_prompt is not None:
+            system = self.system_prompt
         self._trajectory = Trajectory(
             spec.id if spec is not None else None,
             seed,
@@ -154,14 +154,75 @@ class EpisodeStepper:
         Calling it after the episode ended raises ``RuntimeError`` (a driver bug, not
         an agent mistake: the env itself never raises on any string).
         """
-        traj = self.trajectory
-        if self._finished:
-            raise RuntimeError("the episode is over; call reset()")
+        self._require_playing()
         prompt = self.prompt
-        capped = self.max_turns is not None and len(traj.turns) + 1 >= self.max_turns
+        capped = self.next_turn_is_last
         if capped:
             end_after_next_step(self.env)
         observation, reward, terminated, truncated, info = self.env.step(action)
+        self._record(prompt, action, observation, reward, terminated, truncated, info, capped)
+        return self.prompt
+
+    def continue_with(self, candidate: TurnCandidate) -> list[dict[str, str]]:
+        """Record ``candidate`` as the next turn and play on in its fork; return the next prompt.
+
+        ``candidate`` comes from :func:`~agent_envs.rl.sample_turn_group` on :attr:`env`
+        with ``last_turn=True`` when this is the last turn ``max_turns`` allows. The fork
+        the stepper played in before (not the env it was built with) is closed; call
+        :meth:`close_forks` when done with the episode.
+
+        Example:
+            >>> from agent_envs.toy import GuessNumberEnv
+            >>> from agent_envs.rl import sample_turn_group, choose_candidate
+            >>> stepper = EpisodeStepper(GuessNumberEnv(max_turns=3))
+            >>> prompt = stepper.reset(seed=0)
+            >>> replies = iter(["10", "50"])
+            >>> group = sample_turn_group(stepper.env, lambda m: next(replies), prompt, 2)
+            >>> _ = stepper.continue_with(choose_candidate(group, "first"))
+            >>> stepper.trajectory.actions, stepper.env is group[0].env
+            (['10'], True)
+            >>> stepper.close_forks()
+        """
+        self._require_playing()
+        prompt, capped = self.prompt, self.next_turn_is_last
+        if self.env is not self._original:
+            self.env.close()
+        self.env = candidate.env
+        self._record(
+            prompt,
+            candidate.action,
+            candidate.observation,
+            candidate.reward,
+            candidate.terminated,
+            candidate.truncated,
+            candidate.info,
+            capped,
+        )
+        return self.prompt
+
+    def close_forks(self) -> None:
+        """Close the fork :meth:`continue_with` left the stepper in; go back to its own env."""
+        if self.env is not self._original:
+            self.env.close()
+            self.env = self._original
+
+    @property
+    def next_turn_is_last(self) -> bool:
+        """Whether the next turn is the last one ``max_turns`` allows (its step is truncated)."""
+        return self.max_turns is not None and len(self.trajectory.turns) + 1 >= self.max_turns
+
+    def _record(
+        self,
+        prompt: list[dict[str, str]],
+        action: Any,
+        observation: Any,
+        reward: Any,
+        terminated: Any,
+        truncated: Any,
+        info: Any,
+        capped: bool,
+    ) -> None:
+        traj = self.trajectory
         if capped and not terminated:
             truncated = True  # the driver's cap, seen by the wrappers as truncation
         traj.turns.append(
@@ -176,16 +237,19 @@ class EpisodeStepper:
             )
         )
         self._observation = observation
-        last = traj.turns[-1]
-        self._messages.append({"role": "assistant", "content": last.action})
-        self._messages.append({"role": "user", "content": last.observation})
+        self._messages += traj.turns[-1].to_messages()
         self._finished = bool(terminated or truncated)
         if self._finished:
             settle_turn_rewards(traj)
         if capped and not terminated:
             traj.metadata["stopped"] = "max_turns"
         self._check_budget()
-        return self.prompt
+
+    def _require_playing(self) -> None:
+        if self._trajectory is None:
+            raise RuntimeError("call reset() first")
+        if self._finished:
+            raise RuntimeError("the episode is over; call reset()")
 
     def _check_budget(self) -> None:
         traj = self._trajectory

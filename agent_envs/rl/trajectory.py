@@ -1,191 +1,29 @@
-"""``Turn`` and ``Trajectory``: a played episode, exportable to JSONL and to chat messages."""
+"""The episode record, re-exported: it lives in :mod:`agent_envs.core.trajectory`.
 
-from __future__ import annotations
+``Turn``, ``Trajectory``, ``chat_message``, ``write_jsonl``, ``read_jsonl`` and
+``trajectories_from_events`` are importable from here and from :mod:`agent_envs.rl`.
 
-import json
-import math
-import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+Example:
+    >>> from agent_envs.rl.trajectory import Trajectory
+    >>> from agent_envs.core.trajectory import Trajectory as Record
+    >>> Trajectory is Record
+    True
+"""
 
-from agent_envs.core.jsonable import to_jsonable
+from agent_envs.core.trajectory import (
+    Trajectory,
+    Turn,
+    chat_message,
+    read_jsonl,
+    trajectories_from_events,
+    write_jsonl,
+)
 
-__all__ = ["Turn", "Trajectory", "write_jsonl", "read_jsonl"]
-
-
-@dataclass
-class Turn:
-    """One turn: what ``env.step(action)`` returned, with the action.
-
-    ``observation`` is the environment's answer *to* ``action`` (as returned by ``step``;
-    the task statement lives on the :class:`Trajectory`), ``reward`` and ``info`` are that
-    step's. ``prompt`` optionally holds the messages the policy was given for this turn
-    (what to condition on in training, also when the history was truncated).
-
-    Example:
-        >>> Turn(action="42", observation="lower.", reward=0.5).to_dict()["reward"]
-        0.5
-    """
-
-    observation: str
-    action: str
-    reward: float = 0.0
-    info: dict[str, Any] = field(default_factory=dict)
-    terminated: bool = False
-    truncated: bool = False
-    prompt: list[dict[str, str]] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (non-finite numbers become None)."""
-        out = {
-            "action": self.action,
-            "observation": self.observation,
-            "reward": self.reward,
-            "terminated": self.terminated,
-            "truncated": self.truncated,
-            "info": self.info,
-        }
-        if self.prompt is not None:
-            out["prompt"] = self.prompt
-        return to_jsonable(out)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Turn:
-        """Inverse of :meth:`to_dict` (a null reward reads back as NaN)."""
-        reward = data.get("reward")
-        return cls(
-            action=str(data.get("action", "")),
-            observation=str(data.get("observation", "")),
-            reward=float("nan") if reward is None else float(reward),
-            terminated=bool(data.get("terminated", False)),
-            truncated=bool(data.get("truncated", False)),
-            info=dict(data.get("info") or {}),
-            prompt=data.get("prompt"),
-        )
-
-
-@dataclass
-class Trajectory:
-    """A played episode: where it came from, the task, and its turns.
-
-    Example:
-        >>> traj = Trajectory("Toy-GuessNumber-v0", seed=0, system_prompt="Guess.",
-        ...                   task="1..10?", turns=[Turn("higher.", "5", 0.5),
-        ...                                         Turn("correct!", "8", 1.0, terminated=True)])
-        >>> traj.rewards, traj.total_reward, traj.success
-        ([0.5, 1.0], 1.5, False)
-        >>> [m["role"] for m in traj.to_messages()]
-        ['system', 'user', 'assistant', 'user', 'assistant', 'user']
-        >>> Trajectory.from_dict(traj.to_dict()) == traj
-        True
-    """
-
-    env_id: str | None
-    seed: int | None
-    system_prompt: str | None
-    task: str
-    turns: list[Turn] = field(default_factory=list)
-    env_version: int | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rewards(self) -> list[float]:
-        """The per-turn rewards, in order."""
-        return [t.reward for t in self.turns]
-
-    @property
-    def total_reward(self) -> float:
-        """Undiscounted return (non-finite rewards count as 0)."""
-        return math.fsum(r for r in self.rewards if math.isfinite(r))
-
-    @property
-    def actions(self) -> list[str]:
-        """The agent's replies, in order."""
-        return [t.action for t in self.turns]
-
-    @property
-    def success(self) -> bool:
-        """Whether the last turn's ``info["success"]`` is true."""
-        return bool(self.turns and self.turns[-1].info.get("success"))
-
-    @property
-    def done(self) -> bool:
-        """Whether the episode ended (terminated or truncated)."""
-        return bool(self.turns and (self.turns[-1].terminated or self.turns[-1].truncated))
-
-    def to_messages(self, *, include_last_observation: bool = True) -> list[dict[str, str]]:
-        """OpenAI-style messages: system, task, then assistant/user per turn."""
-        messages = []
-        if self.system_prompt:
-            messages.append({"role": "system", "content": self.system_prompt})
-        messages.append({"role": "user", "content": self.task})
-        for i, turn in enumerate(self.turns):
-            messages.append({"role": "assistant", "content": turn.action})
-            if include_last_observation or i < len(self.turns) - 1:
-                messages.append({"role": "user", "content": turn.observation})
-        return messages
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict; the layout ``RecordTrajectories`` episodes also use."""
-        return to_jsonable(
-            {
-                "env_id": self.env_id,
-                "env_version": self.env_version,
-                "seed": self.seed,
-                "system_prompt": self.system_prompt,
-                "task": self.task,
-                "turns": [t.to_dict() for t in self.turns],
-                "metadata": self.metadata,
-            }
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Trajectory:
-        """Inverse of :meth:`to_dict`; also reads ``read_recorded_episodes`` output."""
-        known = {"env_id", "env_version", "seed", "system_prompt", "task", "turns", "metadata"}
-        metadata = dict(data.get("metadata") or {})
-        metadata.update({k: v for k, v in data.items() if k not in known and k != "messages"})
-        return cls(
-            env_id=data.get("env_id"),
-            seed=data.get("seed"),
-            system_prompt=data.get("system_prompt"),
-            task=str(data.get("task", "")),
-            turns=[Turn.from_dict(t) for t in data.get("turns", [])],
-            env_version=data.get("env_version"),
-            metadata=metadata,
-        )
-
-
-def write_jsonl(path: str | os.PathLike, trajectories: Iterable[Trajectory]) -> int:
-    """Append trajectories to ``path``, one JSON line each; return how many were written.
-
-    Example:
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "t.jsonl")
-        >>> write_jsonl(path, [Trajectory(None, 1, None, "task")])
-        1
-        >>> read_jsonl(path)[0].seed
-        1
-    """
-    count = 0
-    with open(path, "a", encoding="utf-8") as handle:
-        for trajectory in trajectories:
-            handle.write(json.dumps(trajectory.to_dict(), ensure_ascii=False) + "\n")
-            handle.flush()
-            count += 1
-    return count
-
-
-def read_jsonl(path: str | os.PathLike) -> list[Trajectory]:
-    """Read trajectories written by :func:`write_jsonl`; lines that do not parse are skipped."""
-    out = []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            try:
-                data = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                out.append(Trajectory.from_dict(data))
-    return out
+__all__ = [
+    "Turn",
+    "Trajectory",
+    "chat_message",
+    "write_jsonl",
+    "read_jsonl",
+    "trajectories_from_events",
+]

@@ -12,7 +12,8 @@ Example:
 from agent_envs.train.chat import ChatFormat, Conversation
 from agent_envs.train.config import ALGORITHMS, TrainConfig
 from agent_envs.train.policy import load_policy, resolve_device, smollm2_gguf_path
-from agent_envs.train.sampling import Sample, Sampler
+from agent_envs.train.sampler import Sampler
+from agent_envs.train.sampling import Sample
 from agent_envs.train.trainer import Trainer
 
 __all__ = [

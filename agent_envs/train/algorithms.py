@@ -1,4 +1,9 @@
-"""Per-turn advantages for each ``--algo``, from the estimators of :mod:`agent_envs.rl`."""
+"""Per-turn advantages for each ``--algo``: the estimators and shaping of :mod:`agent_envs.rl`.
+
+Nothing here computes an advantage or a shaped reward itself: it groups the batch and
+calls :mod:`agent_envs.rl.advantages`, :mod:`agent_envs.rl.gigpo` and
+:func:`agent_envs.rl.shape_group_rewards`.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,10 @@ from agent_envs.rl.advantages import (
     tl_grpo_advantages,
 )
 from agent_envs.rl.gigpo import gigpo_advantages
-from agent_envs.rl.shaping import densify_failed_rewards, replies_code
+from agent_envs.rl.shaping import shape_group_rewards
+from agent_envs.rl.trajectory import Trajectory
 
-__all__ = ["turn_advantages", "token_advantages", "similarity_shaped_rewards"]
+__all__ = ["turn_advantages", "token_advantages", "similarity_shaped_rewards", "group_members"]
 
 
 def turn_advantages(
@@ -68,10 +74,7 @@ def turn_advantages(
         mean, std = (flat.mean(), flat.std()) if flat.size else (0.0, 1.0)
         adv = [(a - mean) / (std + 1e-6) if scale else a - mean for a, _ in results]
         return adv, [r for _, r in results]
-    members: dict[Any, list[int]] = defaultdict(list)
-    for i, g in enumerate(groups):
-        members[g].append(i)
-    for idx in members.values():
+    for idx in group_members(groups):
         if algo == "gigpo":
             if states is None:
                 raise ValueError("gigpo needs the observation of every turn (states)")
@@ -114,38 +117,39 @@ def token_advantages(turn_of: Sequence[int], turn_adv: np.ndarray) -> list[float
 
 
 def similarity_shaped_rewards(
-    turn_rewards: Sequence[Sequence[float]],
-    replies: Sequence[Sequence[str]],
-    successes: Sequence[bool],
-    groups: Sequence[Any],
-    *,
-    weight: float,
+    trajectories: Sequence[Trajectory], groups: Sequence[Any], *, weight: float
 ) -> list[list[float]]:
-    """GTPO shaping: a failed episode earns ``weight * similarity`` to its group's successes.
+    """GTPO shaping, group by group: :func:`agent_envs.rl.shape_group_rewards`.
 
-    Only episodes that failed (``success`` False) are shaped, whatever their reward. The
-    code of an episode is the fenced code blocks of its replies
-    (:func:`agent_envs.rl.shaping.replies_code`, the rule ``shape_group_rewards`` uses:
-    replies without a block contribute nothing); the bonus, from
-    :func:`agent_envs.rl.shaping.densify_failed_rewards`, is added to the failed
-    episode's last turn, so discounted returns carry it back to earlier turns.
+    A failed episode (``Trajectory.success`` False) earns ``weight`` times the code
+    similarity to its group's successes on its last turn, so discounted returns carry
+    it back to earlier turns; the code is the fenced blocks of its replies.
 
     Example:
-        >>> code = ["```python\\nx = f(1)\\n```"]
-        >>> similarity_shaped_rewards([[1.0], [0.0], [0.0]], [code, code, ["9"]],
-        ...                           [True, False, False], [0, 0, 0], weight=0.5)
+        >>> from agent_envs.rl import Trajectory, Turn
+        >>> code = "```python\\nx = f(1)\\n```"
+        >>> def played(reply, reward, ok):
+        ...     return Trajectory(None, 0, None, "t", [Turn("", reply, reward, {"success": ok})])
+        >>> similarity_shaped_rewards([played(code, 1.0, True), played(code, 0.0, False),
+        ...                            played("9", 0.0, False)], [0, 0, 0], weight=0.5)
         [[1.0], [0.5], [0.0]]
     """
-    out = [list(map(float, r)) for r in turn_rewards]
+    out: list[list[float]] = [[] for _ in trajectories]
+    for idx in group_members(groups):
+        shaped = shape_group_rewards([trajectories[i] for i in idx], weight=weight)
+        for i, rewards in zip(idx, shaped, strict=True):
+            out[i] = [float(r) for r in rewards]
+    return out
+
+
+def group_members(groups: Sequence[Any]) -> list[list[int]]:
+    """The indices of each group, groups in order of first appearance.
+
+    Example:
+        >>> group_members([0, 1, 0, (2, 1)])
+        [[0, 2], [1], [3]]
+    """
     members: dict[Any, list[int]] = defaultdict(list)
     for i, g in enumerate(groups):
         members[g].append(i)
-    for idx in members.values():
-        codes = [replies_code(replies[i]) for i in idx]
-        bonus = densify_failed_rewards(
-            [0.0] * len(idx), codes, [bool(successes[i]) for i in idx], weight=weight
-        )
-        for i, extra in zip(idx, bonus, strict=True):
-            if out[i] and extra:
-                out[i][-1] += float(extra)
-    return out
+    return list(members.values())

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_envs.rl import chat_message
+
 __all__ = ["ChatFormat", "Conversation"]
 
 _PROBE_USER, _PROBE_AGENT = "\u2063probe-user\u2063", "\u2063probe-agent\u2063"
@@ -50,12 +52,8 @@ class ChatFormat:
 
     @staticmethod
     def _probe_history(system: str) -> list[dict[str, str]]:
-        head = [{"role": "system", "content": system}] if system else []
-        return [
-            *head,
-            {"role": "user", "content": _PROBE_USER},
-            {"role": "assistant", "content": _PROBE_AGENT},
-        ]
+        head = [chat_message("system", system)] if system else []
+        return [*head, chat_message("user", _PROBE_USER), chat_message("assistant", _PROBE_AGENT)]
 
     def first_prompt(self, system: str, user: str) -> str:
         """Text of the conversation start up to where the agent's first reply begins."""
@@ -63,12 +61,12 @@ class ChatFormat:
             head = f"{system}\n\n" if system else ""
             return f"{head}User: {user}\nAssistant:"
         if not system:
-            return self._render([{"role": "user", "content": user}], generation_prompt=True)
+            return self._render([chat_message("user", user)], generation_prompt=True)
         try:
-            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            messages = [chat_message("system", system), chat_message("user", user)]
             return self._render(messages, generation_prompt=True)
         except Exception:  # templates without a system role (Gemma's raises): merge it
-            merged = {"role": "user", "content": f"{system}\n\n{user}"}
+            merged = chat_message("user", f"{system}\n\n{user}")
             return self._render([merged], generation_prompt=True)
 
     def next_prompt(self, user: str) -> str:
@@ -77,7 +75,7 @@ class ChatFormat:
             return f"\nUser: {user}\nAssistant:"
         probe = self._probe_history("")
         before = self._render(probe, generation_prompt=False)
-        after = self._render([*probe, {"role": "user", "content": user}], generation_prompt=True)
+        after = self._render([*probe, chat_message("user", user)], generation_prompt=True)
         if not after.startswith(before):
             raise ValueError("the chat template re-renders earlier turns; cannot append turns")
         return after[len(before) :]

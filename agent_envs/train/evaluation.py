@@ -51,14 +51,16 @@ def wilson_interval(successes: int, n: int) -> dict[str, float]:
 def evaluation_summary(episodes: Sequence[Any]) -> dict[str, dict[str, float]]:
     """``success``, ``best_score`` and ``return`` of played episodes with 95 % intervals.
 
-    ``episodes`` are :class:`~agent_envs.train.sampling.Sample` objects (anything with
-    ``success``, ``best_score`` and ``total_reward``). ``best_score`` skips episodes
-    without a valid turn.
+    ``episodes`` are :class:`~agent_envs.rl.Trajectory` or
+    :class:`~agent_envs.train.sampling.Sample` objects (anything with ``success``,
+    ``best_score`` and ``total_reward``). ``best_score`` skips episodes without a valid
+    turn.
 
     Example:
-        >>> from agent_envs.train.sampling import Sample
-        >>> played = [Sample(None, 0, [1.0], success=True, best_score=0.9),
-        ...           Sample(None, 0, [0.0], best_score=0.1)]
+        >>> from agent_envs.rl import Trajectory, Turn
+        >>> played = [Trajectory(None, 0, None, "t", [Turn("o", "a", 1.0,
+        ...                      {"success": True, "best_score": 0.9})]),
+        ...           Trajectory(None, 0, None, "t", [Turn("o", "a", 0.0, {"best_score": 0.1})])]
         >>> summary = evaluation_summary(played)
         >>> summary["success"]["mean"], summary["return"]["mean"], summary["best_score"]["n"]
         (0.5, 0.5, 2)

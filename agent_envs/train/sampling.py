@@ -1,14 +1,29 @@
-"""Playing episodes with the policy: batched sampling, trajectory groups, turn-level groups."""
+"""Playing episodes with the policy: trajectory groups and turn-level groups, batched.
+
+Each episode is an :class:`agent_envs.rl.EpisodeStepper` and its record an
+:class:`agent_envs.rl.Trajectory`; a :class:`Sample` adds the token ids the
+:class:`~agent_envs.train.sampler.Sampler` produced (re-exported here).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from agent_envs.rl import end_after_next_step, fork_env, observation_text, turn_is_grouped
+from agent_envs.rl import (
+    EpisodeStepper,
+    Trajectory,
+    Turn,
+    TurnCandidate,
+    choose_candidate,
+    sample_turn_group,
+    settle_turn_rewards,
+    turn_is_grouped,
+)
 from agent_envs.train.chat import ChatFormat, Conversation
+from agent_envs.train.sampler import Sampler
 
 __all__ = [
     "Sampler",
@@ -20,155 +35,100 @@ __all__ = [
 ]
 
 
-class Sampler:
-    """Samples one reply per context, batched, with the policy's own distribution.
-
-    Plain temperature sampling (no top-k/top-p), so the sampled tokens come from the
-    distribution the policy gradient assumes. Returns token ids up to and including the
-    first stop token, or ``max_new_tokens`` ids when none came.
-
-    Example:
-        >>> import torch
-        >>> from agent_envs.train.policy import load_policy
-        >>> _ = torch.manual_seed(0)
-        >>> model, tok = load_policy("tiny")
-        >>> sampler = Sampler(model, tok, max_new_tokens=5)
-        >>> replies = sampler([[2, 10, 11], [2, 12]])
-        >>> len(replies), all(1 <= len(r) <= 5 for r in replies)
-        (2, True)
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        *,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        autocast_dtype: Any = None,
-    ) -> None:
-        self.model, self.tokenizer = model, tokenizer
-        self.max_new_tokens, self.temperature = max_new_tokens, temperature
-        self.autocast_dtype = autocast_dtype
-        stops = {tokenizer.eos_token_id}
-        configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-        stops.update(configured if isinstance(configured, (list, tuple)) else [configured])
-        #: Token ids that end a reply (the tokenizer's eos and the model's configured ones).
-        self.stop_ids: set[int] = {s for s in stops if s is not None}
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        #: Longest context + reply the model takes; a longer episode is cut (truncated).
-        self.max_length = getattr(model.config, "max_position_embeddings", None)
-
-    def fits(self, context: list[int]) -> bool:
-        """Whether a reply of ``max_new_tokens`` still fits after ``context``."""
-        return self.max_length is None or len(context) + self.max_new_tokens <= self.max_length
-
-    def __call__(self, contexts: list[list[int]]) -> list[list[int]]:
-        """One sampled reply (token ids) per context."""
-        import torch
-        from transformers import GenerationConfig
-
-        if not contexts:
-            return []
-        device = next(self.model.parameters()).device
-        width = max(len(c) for c in contexts)
-        ids = torch.full((len(contexts), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros_like(ids)
-        for row, context in enumerate(contexts):  # left padding: replies start aligned
-            ids[row, width - len(context) :] = torch.tensor(context)
-            attention[row, width - len(context) :] = 1
-        config = GenerationConfig(
-            do_sample=True,
-            temperature=self.temperature,
-            top_k=0,
-            top_p=1.0,
-            max_new_tokens=self.max_new_tokens,
-            pad_token_id=self.pad_id,
-            eos_token_id=sorted(self.stop_ids),
-        )
-        with (
-            torch.no_grad(),
-            torch.autocast(
-                device.type, self.autocast_dtype, enabled=self.autocast_dtype is not None
-            ),
-        ):
-            out = self.model.generate(
-                input_ids=ids.to(device),
-                attention_mask=attention.to(device),
-                generation_config=config,
-            )
-        replies = []
-        for row in out[:, width:].tolist():
-            reply = []
-            for token in row:
-                reply.append(token)
-                if token in self.stop_ids:
-                    break
-            replies.append(reply)
-        return replies
-
-
 @dataclass
 class Sample:
-    """One training sequence: a conversation, its turn rewards, and its group key.
+    """One training sequence: a :class:`~agent_envs.rl.Trajectory` and its token ids.
 
-    ``observations[t]`` is the environment message turn ``t`` answered (the task first),
-    the state key of GiGPO's step groups. ``terminated`` is False for an episode the env
-    or the driver truncated; ``bootstrap_pos`` is then the position whose hidden state
-    gives ``V(s_T)`` for GAE (PPO), when it was recorded.
+    The trajectory is the episode's record (played by :class:`~agent_envs.rl.EpisodeStepper`,
+    the loop every driver shares); ``conv`` holds the token ids the policy sampled and is
+    trained on; ``group`` is the advantage group key. Everything else is read off the
+    trajectory: ``turn_rewards``, ``replies``, ``success``, ``observations`` (the env
+    message each turn answered, the task first: GiGPO's state key). ``cut`` marks an
+    episode the trainer stopped because the context was full; ``bootstrap_pos`` is then,
+    or after a truncation, the position whose hidden state gives ``V(s_T)`` for GAE (PPO).
+
+    Example:
+        >>> from agent_envs.rl import Trajectory, Turn
+        >>> traj = Trajectory(None, 0, None, "1..9?", [Turn("lower.", "5", 0.5, {"best_score": 0.5}),
+        ...                                          Turn("correct!", "3", 1.0, terminated=True)])
+        >>> sample = Sample(traj, conv=None, group=0)
+        >>> sample.turn_rewards, sample.replies, sample.observations, sample.best_score
+        ([0.5, 1.0], ['5', '3'], ['1..9?', 'lower.', 'correct!'], 0.5)
+        >>> sample.done, sample.terminated, sample.total_reward
+        (True, True, 1.5)
     """
 
-    conv: Conversation
+    trajectory: Trajectory
+    conv: Conversation | None
     group: Any
-    turn_rewards: list[float] = field(default_factory=list)
-    replies: list[str] = field(default_factory=list)  # the agent's decoded replies
-    success: bool = False
-    done: bool = False  # the episode ended (terminated, truncated, or cut by the driver)
-    terminated: bool = False
-    observations: list[str] = field(default_factory=list)
-    best_score: float | None = None
+    cut: bool = False  # the trainer stopped the episode: its context was full
     bootstrap_pos: int | None = None
-    infos: list[dict[str, Any]] = field(default_factory=list)  # each step's info
+
+    @property
+    def turn_rewards(self) -> list[float]:
+        """The per-turn rewards (settled ones when the reward scheme settles at the end)."""
+        return self.trajectory.rewards
+
+    @property
+    def replies(self) -> list[str]:
+        """The agent's decoded replies."""
+        return self.trajectory.actions
+
+    @property
+    def observations(self) -> list[str]:
+        """The task, then the env's answer to each turn."""
+        return [self.trajectory.task] + [t.observation for t in self.trajectory.turns]
+
+    @property
+    def infos(self) -> list[dict[str, Any]]:
+        """Each step's ``info``."""
+        return [t.info for t in self.trajectory.turns]
+
+    @property
+    def success(self) -> bool:
+        """Whether the last step reported success."""
+        return self.trajectory.success
+
+    @property
+    def best_score(self) -> float | None:
+        """The last ``best_score`` the env reported."""
+        return self.trajectory.best_score
+
+    @property
+    def terminated(self) -> bool:
+        """Whether the last step terminated the episode (False after a truncation or a cut)."""
+        turns = self.trajectory.turns
+        return bool(turns and turns[-1].terminated)
+
+    @property
+    def done(self) -> bool:
+        """Whether the episode ended: terminated, truncated, capped, or cut by the trainer."""
+        return self.cut or self.trajectory.done
 
     @property
     def total_reward(self) -> float:
-        """Sum of the turn rewards (the episode return with ``gamma = 1``)."""
-        return float(sum(self.turn_rewards))
+        """The episode return with ``gamma = 1`` (``Trajectory.total_reward``)."""
+        return self.trajectory.total_reward
 
 
-def _start(env: Any, seed: int, fmt: ChatFormat, system_prompt: str | None, group: Any) -> Sample:
-    observation, info = env.reset(seed=seed)
-    system = info.get("system_prompt", "") if system_prompt is None else system_prompt
-    text = observation_text(observation)
-    return Sample(Conversation.start(fmt, system, text), group=group, observations=[text])
+def _start(
+    env: Any, seed: int, fmt: ChatFormat, system_prompt: str | None, group: Any, max_turns: int
+) -> tuple[EpisodeStepper, Sample]:
+    stepper = EpisodeStepper(env, max_turns=max_turns, system_prompt=system_prompt)
+    stepper.reset(seed=seed)
+    traj = stepper.trajectory
+    conv = Conversation.start(fmt, traj.system_prompt or "", traj.task)
+    return stepper, Sample(traj, conv, group=group)
 
 
-def _step(env: Any, sample: Sample, reply: list[int], sampler: Sampler, last: bool) -> str:
-    """Play ``reply`` in ``env``; ``last`` ends the episode through the env (turn cap)."""
+def _add_reply(sample: Sample, reply: list[int], sampler: Sampler) -> str:
     sample.conv.add_agent(reply, stop_ids=sampler.stop_ids)
-    text = sampler.tokenizer.decode(reply, skip_special_tokens=True)
-    if last:
-        end_after_next_step(env)
-    observation, reward, terminated, truncated, info = env.step(text)
-    sample.turn_rewards.append(float(reward))
-    sample.replies.append(text)
-    sample.infos.append(dict(info))
-    sample.success = bool(info.get("success", False))
-    sample.terminated = bool(terminated)
-    sample.done = bool(terminated or truncated) or last
-    best = info.get("best_score")
-    sample.best_score = float(best) if isinstance(best, (int, float)) else sample.best_score
-    settled = info.get("episode_rewards")
-    settles = isinstance(settled, (list, tuple)) and len(settled) == len(sample.turn_rewards)
-    if sample.done and settles:  # a scheme (normalized-dense) settled on the outcome
-        sample.turn_rewards = [float(r) for r in settled]
-    text = observation_text(observation)
-    sample.observations.append(text)
-    return text
+    return sampler.tokenizer.decode(reply, skip_special_tokens=True)
 
 
-def _continue(sample: Sample, observation: str, sampler: Sampler, bootstrap: bool) -> None:
+def _continue(sample: Sample, sampler: Sampler, bootstrap: bool) -> None:
     """Append the env's message, or, at a truncation, mark where ``V(s_T)`` is read."""
+    observation = sample.trajectory.turns[-1].observation
     if not sample.done:
         sample.conv.add_user(observation)
     elif bootstrap and not sample.terminated:
@@ -179,7 +139,8 @@ def _continue(sample: Sample, observation: str, sampler: Sampler, bootstrap: boo
 
 def _cut_if_too_long(sample: Sample, sampler: Sampler, bootstrap: bool) -> None:
     if not sample.done and not sampler.fits(sample.conv.ids):
-        sample.done = True  # the driver cuts: a truncation, V(s) is bootstrapped
+        sample.cut = True  # the driver cuts: a truncation, V(s) is bootstrapped
+        sample.trajectory.metadata["stopped"] = "context"
         if bootstrap and sample.conv.ids:
             sample.bootstrap_pos = len(sample.conv.ids) - 1
 
@@ -197,17 +158,18 @@ def play_groups(
     """Play ``group_size`` episodes per seed (``envs`` holds ``len(seeds) * group_size``).
 
     Episode ``k`` of the returned list belongs to group ``k // group_size``; all episodes
-    of a group start from the same task (same seed). Turns are batched across episodes.
-    The turn cap ends each episode through its env (the wrappers see the truncation and
-    pay what they hold). ``bootstrap`` records where ``V(s_T)`` of a truncated episode
-    is read (PPO).
+    of a group start from the same task (same seed). Each episode is an
+    :class:`~agent_envs.rl.EpisodeStepper`; turns are batched across episodes. The turn
+    cap ends each episode through its env (the wrappers see the truncation and pay what
+    they hold). ``bootstrap`` records where ``V(s_T)`` of a truncated episode is read (PPO).
     """
     fmt = ChatFormat(sampler.tokenizer)
-    samples = [
-        _start(env, seeds[k // group_size], fmt, system_prompt, k // group_size)
+    started = [
+        _start(env, seeds[k // group_size], fmt, system_prompt, k // group_size, max_turns)
         for k, env in enumerate(envs)
     ]
-    for turn in range(max_turns):
+    steppers, samples = [st for st, _ in started], [s for _, s in started]
+    for _turn in range(max_turns):
         for s in samples:
             _cut_if_too_long(s, sampler, bootstrap)
         active = [k for k, s in enumerate(samples) if not s.done]
@@ -215,9 +177,42 @@ def play_groups(
             break
         replies = sampler([samples[k].conv.ids for k in active])
         for k, reply in zip(active, replies, strict=True):
-            observation = _step(envs[k], samples[k], reply, sampler, turn == max_turns - 1)
-            _continue(samples[k], observation, sampler, bootstrap)
+            steppers[k].step(_add_reply(samples[k], reply, sampler))
+            _continue(samples[k], sampler, bootstrap)
     return samples
+
+
+def _candidate_sample(
+    episode: Sample, candidate: TurnCandidate, reply: list[int], sampler: Sampler, key: Any
+) -> Sample:
+    """A one-turn training sample: the candidate's reply, its episode's history as context.
+
+    Its trajectory starts at the state the candidate answered (``task`` is that message).
+    """
+    traj = episode.trajectory
+    record = Trajectory(
+        traj.env_id,
+        traj.seed,
+        traj.system_prompt,
+        episode.observations[-1],
+        env_version=traj.env_version,
+        metadata={"turn": len(traj.turns)},
+    )
+    record.turns.append(
+        Turn(
+            candidate.observation,
+            candidate.action,
+            candidate.reward,
+            candidate.info,
+            candidate.terminated,
+            candidate.truncated,
+        )
+    )
+    if candidate.done:
+        settle_turn_rewards(record)
+    sample = Sample(record, episode.conv.context_copy(), group=key)
+    sample.conv.add_agent(reply, stop_ids=sampler.stop_ids)
+    return sample
 
 
 def play_turn_groups(
@@ -234,65 +229,66 @@ def play_turn_groups(
 ) -> tuple[list[Sample], list[Sample]]:
     """TL-GRPO rollouts: at the turns ``group_turns`` selects, G candidates from one state.
 
-    Each candidate acts in its own :func:`~agent_envs.rl.fork_env` of the environment:
-    the whole wrapper stack, so candidates are paid by the run's reward scheme. The
-    episode goes on from the candidate ``choose`` picks (``best`` turn reward, first on
-    ties; ``random``; ``first``); turns without a group play one reply. Returns
-    ``(candidates, episodes)``: one single-turn training sample per candidate (group key
-    ``(episode, turn)``; earlier turns are context only) and the episodes as played.
+    The turn groups are :func:`~agent_envs.rl.sample_turn_group` (each candidate acts in
+    its own :func:`~agent_envs.rl.fork_env` of the whole wrapper stack, so candidates are
+    paid by the run's reward scheme) with the replies sampled in one batch; the episode
+    goes on from the candidate :func:`~agent_envs.rl.choose_candidate` picks (``best``
+    turn reward, first on ties; ``random``; ``first``) through
+    :meth:`~agent_envs.rl.EpisodeStepper.continue_with`; turns without a group play one
+    reply in the episode's env. Returns ``(candidates, episodes)``: one single-turn
+    training sample per candidate (group key ``(episode, turn)``; earlier turns are
+    context only) and the episodes as played.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     fmt = ChatFormat(sampler.tokenizer)
-    trunks = list(envs)
-    episodes = [
-        _start(env, s, fmt, system_prompt, k)
-        for k, (env, s) in enumerate(zip(trunks, seeds, strict=True))
+    started = [
+        _start(env, s, fmt, system_prompt, k, max_turns)
+        for k, (env, s) in enumerate(zip(envs, seeds, strict=True))
     ]
+    steppers, episodes = [st for st, _ in started], [e for _, e in started]
     candidates: list[Sample] = []
-    for turn in range(max_turns):
-        last = turn == max_turns - 1
-        for e in episodes:
-            _cut_if_too_long(e, sampler, False)
-        active = [k for k, e in enumerate(episodes) if not e.done]
-        if not active:
-            break
-        size = group_size if turn_is_grouped(turn, group_turns) else 1
-        replies = sampler([episodes[k].conv.ids for k in active for _ in range(size)])
-        for n, k in enumerate(active):
-            group, outcomes = replies[n * size : (n + 1) * size], []
-            for reply in group:
-                fork = fork_env(trunks[k]) if size > 1 else trunks[k]
-                cand = Sample(episodes[k].conv.context_copy(), group=(k, turn))
-                cand.observations = [episodes[k].observations[-1]]
-                observation = _step(fork, cand, reply, sampler, last)
-                if size > 1:
-                    candidates.append(cand)
-                outcomes.append((cand.turn_rewards[0], fork, observation, reply, cand))
-            if choose == "best":
-                chosen = max(range(size), key=lambda i: outcomes[i][0])
-            else:
-                chosen = int(rng.integers(size)) if choose == "random" else 0
-            for i, (_, fork, *_rest) in enumerate(outcomes):
-                if i != chosen:
-                    fork.close()
-            reward, fork, observation, reply, cand = outcomes[chosen]
-            if fork is not trunks[k]:
-                if trunks[k] is not envs[k]:
-                    trunks[k].close()
-                trunks[k] = fork
-            episode = episodes[k]
-            episode.conv.add_agent(reply, stop_ids=sampler.stop_ids)
-            episode.turn_rewards.append(reward)
-            episode.replies += cand.replies
-            episode.infos += cand.infos
-            episode.observations.append(observation)
-            episode.success, episode.done = cand.success, cand.done
-            episode.terminated, episode.best_score = cand.terminated, cand.best_score
-            if not episode.done:
-                episode.conv.add_user(observation)
-    for k, trunk in enumerate(trunks):
-        if trunk is not envs[k]:
-            trunk.close()
+    try:
+        for turn in range(max_turns):
+            for e in episodes:
+                _cut_if_too_long(e, sampler, False)
+            active = [k for k, e in enumerate(episodes) if not e.done]
+            if not active:
+                break
+            size = group_size if turn_is_grouped(turn, group_turns) else 1
+            replies = sampler([episodes[k].conv.ids for k in active for _ in range(size)])
+            for n, k in enumerate(active):
+                tokens = replies[n * size : (n + 1) * size]
+                texts = iter(
+                    [sampler.tokenizer.decode(r, skip_special_tokens=True) for r in tokens]
+                )
+                episode, stepper = episodes[k], steppers[k]
+                if size == 1:  # no group: the episode's own env plays the reply
+                    chosen = 0
+                    if choose == "random":  # the draw a group of one takes: same stream
+                        rng.integers(1)
+                    stepper.step(next(texts))
+                else:
+                    last = stepper.next_turn_is_last
+                    group = sample_turn_group(
+                        stepper.env,
+                        lambda _m, t=texts: next(t),
+                        stepper.prompt,
+                        size,
+                        last_turn=last,
+                    )
+                    candidates += [
+                        _candidate_sample(episode, c, r, sampler, key=(k, turn))
+                        for c, r in zip(group, tokens, strict=True)
+                    ]
+                    picked = choose_candidate(group, choose, rng=rng)
+                    chosen = group.index(picked)
+                    stepper.continue_with(picked)
+                episode.conv.add_agent(tokens[chosen], stop_ids=sampler.stop_ids)
+                if not episode.done:
+                    episode.conv.add_user(episode.trajectory.turns[-1].observation)
+    finally:
+        for stepper in steppers:
+            stepper.close_forks()
     return candidates, episodes
 
 
@@ -300,7 +296,11 @@ def episode_stats(episodes: list[Sample]) -> dict[str, float]:
     """Mean episode return, success rate and mean turn reward of played episodes.
 
     Example:
-        >>> episode_stats([Sample(None, 0, [1.0, 0.0], success=True), Sample(None, 0, [0.5])])
+        >>> from agent_envs.rl import Trajectory, Turn
+        >>> won = Trajectory(None, 0, None, "t", [Turn("o", "a", 1.0), Turn("o", "b", 0.0,
+        ...                                        info={"success": True})])
+        >>> lost = Trajectory(None, 0, None, "t", [Turn("o", "a", 0.5)])
+        >>> episode_stats([Sample(won, None, 0), Sample(lost, None, 0)])
         {'episode_return': 0.75, 'success': 0.5, 'turn_reward': 0.5}
     """
     return {

@@ -23,9 +23,9 @@ from agent_envs.train.evaluation import evaluation_summary
 from agent_envs.train.loss import clipped_pg_terms, kl_k3, pad_sequences, token_logprobs
 from agent_envs.train.policy import load_policy, resolve_device
 from agent_envs.train.run_log import RunLog, plot_learning_curve
+from agent_envs.train.sampler import Sampler
 from agent_envs.train.sampling import (
     Sample,
-    Sampler,
     episode_stats,
     mean_or_nan,
     play_groups,
@@ -44,7 +44,7 @@ __all__ = ["Trainer"]
 class Trainer:
     """The reference trainer: one :meth:`step` = rollouts, advantages, ``epochs`` updates.
 
-    Every environment is ``gym.make(env_id, **env_kwargs)`` wrapped in the run's reward
+    Every environment is ``agent_envs.make(env_id, **env_kwargs)`` in the run's reward
     scheme (:func:`agent_envs.wrappers.wrap_reward`), the same stack for every algorithm;
     TL-GRPO forks that whole stack. The first ``config.sft_steps`` steps of the budget
     are supervised steps on expert episodes (:meth:`sft_step`).
@@ -310,8 +310,8 @@ class Trainer:
         rewards = [s.turn_rewards for s in samples]
         if cfg.algo == "gtpo" and cfg.similarity_coef > 0:
             rewards = similarity_shaped_rewards(
-                rewards, [s.replies for s in samples], [s.success for s in samples],
-                [s.group for s in samples], weight=cfg.similarity_coef,
+                [s.trajectory for s in samples], [s.group for s in samples],
+                weight=cfg.similarity_coef,
             )  # fmt: skip
         adv, returns = turn_advantages(
             cfg.algo, rewards, [s.group for s in samples],

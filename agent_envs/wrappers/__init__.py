@@ -7,6 +7,7 @@ from agent_envs.wrappers.normalized_dense import NormalizedDenseReward
 from agent_envs.wrappers.record_trajectories import (
     RecordTrajectories,
     read_recorded_episodes,
+    read_recorded_trajectories,
     to_jsonable,
 )
 from agent_envs.wrappers.reward_keys import NATIVE_REWARD, keep_reward_before
@@ -21,6 +22,7 @@ __all__ = [
     "ROLES",
     "RecordTrajectories",
     "read_recorded_episodes",
+    "read_recorded_trajectories",
     "to_jsonable",
     "RewardSparsity",
     "SPARSITY_MODES",

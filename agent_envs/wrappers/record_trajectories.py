@@ -1,10 +1,16 @@
-"""``RecordTrajectories``: append every episode to a JSONL file, one line per event."""
+"""``RecordTrajectories``: append every episode to a JSONL file, as ``rl.Trajectory`` records.
+
+The episode is written as it is played, one line per event, so a crash loses nothing
+finished: the ``start`` line is the :class:`~agent_envs.rl.Trajectory` without its
+turns, each ``turn`` line one :class:`~agent_envs.rl.Turn`, both in the layout of their
+``to_dict()``. :func:`read_recorded_trajectories` (or :func:`agent_envs.rl.read_jsonl`)
+reads them back as ``Trajectory`` objects.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
 import time
@@ -16,29 +22,45 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 
 from agent_envs.core.jsonable import to_jsonable
+from agent_envs.core.trajectory import (
+    Trajectory,
+    Turn,
+    observation_text,
+    trajectories_from_events,
+)
 
-__all__ = ["RecordTrajectories", "read_recorded_episodes", "to_jsonable", "FORMAT_VERSION"]
+__all__ = [
+    "RecordTrajectories",
+    "read_recorded_trajectories",
+    "read_recorded_episodes",
+    "to_jsonable",
+    "FORMAT_VERSION",
+]
 
-#: Version of the line format written by :class:`RecordTrajectories`.
-FORMAT_VERSION = 1
+#: Version of the line format written by :class:`RecordTrajectories` (2: the lines hold
+#: ``Trajectory``/``Turn.to_dict()`` layouts; 1 had the reset info etc. at the top level).
+FORMAT_VERSION = 2
 
 
 class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Write every episode to a JSONL file, append-only, one flushed line per event.
 
-    Lines (each a JSON object with ``"format": 1``, ``"event"`` and ``"episode"``, a unique id):
+    Lines (each a JSON object with ``"format": 2``, ``"event"`` and ``"episode"``, a unique id):
 
-    * ``start``: ``env_id``, ``env_version``, ``package_version``, ``seed``, ``options``,
-      ``system_prompt``, ``task`` (the reset observation), ``info`` (reset info), ``time``;
-    * ``turn``: ``turn``, ``action``, ``observation``, ``reward``, ``terminated``,
-      ``truncated``, ``info``;
+    * ``start``: :meth:`Trajectory.to_dict() <agent_envs.rl.Trajectory.to_dict>` without
+      ``turns``: ``env_id``, ``env_version``, ``seed``, ``system_prompt``, ``task`` (the
+      reset observation), ``metadata`` (``package_version``, ``options``, ``reset_info``,
+      ``time``);
+    * ``turn``: ``turn`` (1-based) and :meth:`Turn.to_dict() <agent_envs.rl.Turn.to_dict>`:
+      ``action``, ``observation``, ``reward``, ``terminated``, ``truncated``, ``info``;
     * ``end``: ``turns``, ``return``, ``terminated``, ``truncated``, ``interrupted`` (the
       episode was left by a ``reset`` or ``close`` before it ended).
 
     Each line goes to the file in a single ``os.write`` on a descriptor opened with
     ``O_APPEND`` (no Python buffering): a process killed mid-episode leaves every finished
     line intact, and several processes may append to the same file. Use
-    :func:`read_recorded_episodes` to rebuild episodes (incomplete ones included, marked).
+    :func:`read_recorded_trajectories` to read the episodes back as
+    :class:`~agent_envs.rl.Trajectory` (incomplete ones included, marked in ``metadata``).
     Values JSON cannot hold go through :func:`to_jsonable` (NaN becomes null). Put this
     wrapper *inside* :class:`~agent_envs.wrappers.ChatMessages`, so it sees text
     observations. ``fsync=True`` also forces every line to disk (survives power loss;
@@ -52,10 +74,10 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
         >>> _ = env.reset(seed=0)
         >>> _ = env.step("50"); _ = env.step("60")
         >>> env.close()
-        >>> (episode,) = read_recorded_episodes(path)
-        >>> episode["seed"], len(episode["turns"]), episode["complete"]
+        >>> (trajectory,) = read_recorded_trajectories(path)
+        >>> trajectory.seed, len(trajectory.turns), trajectory.metadata["complete"]
         (0, 2, True)
-        >>> [m["role"] for m in episode["messages"]]
+        >>> [m["role"] for m in trajectory.to_messages()]
         ['system', 'user', 'assistant', 'user', 'assistant', 'user']
     """
 
@@ -92,18 +114,21 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
         observation, info = self.env.reset(seed=seed, options=options)
         self._episode, self._turns, self._return = uuid.uuid4().hex, 0, 0.0
         package = getattr(sys.modules.get("agent_envs"), "__version__", None)
-        self._write(
-            event="start",
-            env_id=self.env_id,
+        header = Trajectory(
+            self.env_id,
+            seed,
+            info.get("system_prompt") if isinstance(info, dict) else None,
+            observation_text(observation),
             env_version=self.env_version,
-            package_version=package,
-            seed=seed,
-            options=options,
-            system_prompt=info.get("system_prompt") if isinstance(info, dict) else None,
-            task=observation,
-            info=info if self.record_info else {},
-            time=time.time(),
-        )
+            metadata={
+                "package_version": package,
+                "options": options,
+                "reset_info": info if self.record_info else {},
+                "time": time.time(),
+            },
+        ).to_dict()
+        del header["turns"]
+        self._write(event="start", **header)
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -112,16 +137,16 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._episode is not None:
             self._turns += 1
             self._return += float(reward)
-            self._write(
-                event="turn",
-                turn=self._turns,
-                action=action if isinstance(action, str) else repr(action),
-                observation=observation,
-                reward=float(reward),
-                terminated=bool(terminated),
-                truncated=bool(truncated),
-                info=info if self.record_info else {},
+            turn = Turn(
+                observation_text(observation),
+                action if isinstance(action, str) else repr(action),
+                float(reward),
+                info if self.record_info else {},
+                bool(terminated),
+                bool(truncated),
             )
+            if self._fd is not None:  # a fork records nothing
+                self._write(event="turn", turn=self._turns, **turn.to_dict())
             if terminated or truncated:
                 self._finish(bool(terminated), bool(truncated), interrupted=False)
         return observation, reward, terminated, truncated, info
@@ -158,15 +183,16 @@ class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
             terminated=terminated,
             truncated=truncated,
             interrupted=interrupted,
-            **{"return": self._return},
+            **{"return": to_jsonable(self._return)},
         )
         self._episode = None
 
     def _write(self, **record: Any) -> None:
+        """Append one line; ``record`` holds JSON-safe values already (``to_dict`` layouts)."""
         if self._fd is None:
             return
         line = {"format": FORMAT_VERSION, "episode": self._episode, **record}
-        data = (json.dumps(to_jsonable(line), ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
@@ -186,52 +212,50 @@ def _iter_lines(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def read_recorded_episodes(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rebuild the episodes of a :class:`RecordTrajectories` file, in start order.
+def read_recorded_trajectories(path: str | os.PathLike) -> list[Trajectory]:
+    """The episodes of a :class:`RecordTrajectories` file as trajectories, in start order.
 
-    Each episode is a dict in the layout of ``agent_envs.rl.Trajectory.to_dict`` (so
-    ``Trajectory.from_dict`` loads it): ``env_id``, ``env_version``, ``seed``,
-    ``system_prompt``, ``task``, ``turns`` (``action``, ``observation``, ``reward``,
-    ``terminated``, ``truncated``, ``info``), plus ``episode`` (id), ``messages``
-    (OpenAI-style), ``return``, and ``complete`` (an ``end`` line was written and the
-    episode terminated or truncated). Unreadable lines (cut by a crash) are skipped.
+    Each one's ``metadata`` holds ``episode`` (the id), ``complete`` (an ``end`` line was
+    written and the episode terminated or truncated), ``interrupted``,
+    ``package_version``, ``options``, ``reset_info`` and ``time``. Lines cut by a crash
+    are skipped; files of format 1 read too.
+
+    Example:
+        >>> import tempfile, os
+        >>> read_recorded_trajectories(os.path.join(tempfile.mkdtemp(), "none.jsonl"))
+        []
+    """
+    if not os.path.exists(path):
+        return []
+    return trajectories_from_events(_iter_lines(path))
+
+
+def read_recorded_episodes(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The episodes of a :class:`RecordTrajectories` file as dicts.
+
+    The dict form of :func:`read_recorded_trajectories`, kept for the readers of
+    format 1.
+
+    Each is ``Trajectory.to_dict()`` plus, at the top level, ``episode``,
+    ``package_version``, ``messages`` (``Trajectory.to_messages()``), ``return`` and
+    ``complete``; ``Trajectory.from_dict`` loads it.
 
     Example:
         >>> import tempfile, os
         >>> read_recorded_episodes(os.path.join(tempfile.mkdtemp(), "none.jsonl"))
         []
     """
-    if not os.path.exists(path):
-        return []
-    episodes: dict[str, dict[str, Any]] = {}
-    for record in _iter_lines(path):
-        key, event = record.get("episode"), record["event"]
-        if event == "start":
-            episodes[key] = {
-                "episode": key,
-                "env_id": record.get("env_id"),
-                "env_version": record.get("env_version"),
-                "package_version": record.get("package_version"),
-                "seed": record.get("seed"),
-                "system_prompt": record.get("system_prompt"),
-                "task": record.get("task"),
-                "turns": [],
-                "complete": False,
+    out = []
+    for traj in read_recorded_trajectories(path):
+        meta = traj.metadata
+        out.append(
+            {
+                **traj.to_dict(),
+                "episode": meta.get("episode"),
+                "package_version": meta.get("package_version"),
+                "messages": traj.to_messages(),
+                "return": traj.total_reward,
+                "complete": bool(meta.get("complete")),
             }
-        elif key in episodes and event == "turn":
-            fields = ("action", "observation", "reward", "terminated", "truncated", "info")
-            episodes[key]["turns"].append({f: record.get(f) for f in fields})
-        elif key in episodes and event == "end":
-            done = bool(record.get("terminated") or record.get("truncated"))
-            episodes[key]["complete"] = done and not record.get("interrupted")
-    for episode in episodes.values():
-        episode["return"] = math.fsum(t["reward"] or 0.0 for t in episode["turns"])
-        messages = []
-        if episode["system_prompt"]:
-            messages.append({"role": "system", "content": str(episode["system_prompt"])})
-        messages.append({"role": "user", "content": str(episode["task"])})
-        for turn in episode["turns"]:
-            messages.append({"role": "assistant", "content": str(turn["action"])})
-            messages.append({"role": "user", "content": str(turn["observation"])})
-        episode["messages"] = messages
-    return list(episodes.values())
+        )
+    return out
