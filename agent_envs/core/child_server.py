@@ -266,7 +266,9 @@ def serve(channel_fd: int, owner: int, handler: Any, watch: OwnerWatch | None = 
     while True:
         try:
             request = read_frame(channel.fileno())
-        except (EOFError, OSError, ValueError):
+        except (EOFError, OSError, ValueError):  # hung up: done, or the owner died
+            if watch.remove_on_orphan and watch._owner_gone(1.0):
+                watch._exit(True)
             return
         fd = channel.fileno()
         try:
