@@ -294,8 +294,8 @@ def serve(channel_fd: int, owner: int, handler: Any, watch: OwnerWatch | None = 
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         try:
             write_frame(fd, reply)
-        except TypeError as exc:  # a value JSON cannot carry
-            write_frame(fd, {"error": f"TypeError: {exc}"})
+        except (TypeError, ValueError, RecursionError) as exc:  # a value JSON cannot carry
+            write_frame(fd, {"error": f"{type(exc).__name__}: {exc}"})
 
 
 class EchoHandler:
