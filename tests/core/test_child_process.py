@@ -108,6 +108,29 @@ def test_kill_process_group_ends_the_grandchildren_too():
     assert proc.returncode == -signal.SIGKILL and _wait_gone(grandchild, 10)
 
 
+def test_a_child_started_by_a_thread_that_ends_lives_on():
+    """Linux sends the parent-death signal when the *thread* that started the child ends
+    (a thread pool's worker, say); the child checks its owner, finds it alive, serves on."""
+    import threading
+
+    started: list[ChildProcess] = []
+    thread = threading.Thread(target=lambda: started.append(_started(_SLEEPY)))
+    thread.start()
+    thread.join()
+    child = started[0]
+    try:
+        time.sleep(0.5)  # time for the signal to arrive and be looked at
+        assert child.alive and child.call(["echo", "still here"], 30) == "still here"
+    finally:
+        child.close()
+
+
+def _started(handler: str) -> ChildProcess:
+    child = ChildProcess(handler)
+    child.call(["echo", 0], 60)
+    return child
+
+
 _OWNER = """
 import sys
 from agent_envs.core.child_process import ChildProcess
