@@ -203,6 +203,8 @@ class OwnerWatch:
                 if self.wake is not None and self.wake in events:
                     with contextlib.suppress(OSError):
                         os.read(self.wake, 512)
+                if events.get(self.channel, 0) & select.POLLNVAL:  # closed here: not ours
+                    return
                 if self.channel in events:  # hung up: the owner dying, or done with us
                     self._exit(self._owner_gone(1.0))
                 if self._owner_gone(0.0):
@@ -257,10 +259,18 @@ def serve(channel_fd: int, owner: int, handler: Any, watch: OwnerWatch | None = 
         ({'ok': 'hi'}, {'error': "ValueError: unknown request 'nope'"})
         >>> a.close()
     """
-    signal.signal(signal.SIGCHLD, _reap)
+    previous = signal.signal(signal.SIGCHLD, _reap)
     channel = socket.socket(fileno=channel_fd)
     watch = watch or OwnerWatch(channel.fileno(), owner)
     watch.start()
+    try:
+        _serve(channel, owner, handler, watch)
+    finally:  # (returning: the channel was closed; a program then exits)
+        signal.signal(signal.SIGCHLD, previous)
+        channel.close()
+
+
+def _serve(channel: socket.socket, owner: int, handler: Any, watch: OwnerWatch) -> None:
     if isinstance(handler, str):
         handler = load_object(handler)()
     while True:
@@ -269,6 +279,7 @@ def serve(channel_fd: int, owner: int, handler: Any, watch: OwnerWatch | None = 
         except (EOFError, OSError, ValueError):  # hung up: done, or the owner died
             if watch.remove_on_orphan and watch._owner_gone(1.0):
                 watch._exit(True)
+            watch.stop()
             return
         fd = channel.fileno()
         try:

@@ -183,3 +183,32 @@ def test_the_sandbox_workers_own_framing_and_the_shared_one_interoperate(message
     finally:
         os.close(r)
         os.close(w)
+
+
+_IN_PROCESS = """
+import os, socket, time
+from agent_envs.core.child_server import EchoHandler, serve
+from agent_envs.core.frames import read_frame, write_frame
+a, b = socket.socketpair()
+fd = b.detach()
+write_frame(a.fileno(), ["echo", 1])
+a.shutdown(socket.SHUT_WR)
+serve(fd, os.getpid(), EchoHandler())
+assert read_frame(a.fileno()) == {"ok": 1}
+a.close()
+time.sleep(2.0)  # a watcher left behind would have ended the process by now
+print("alive", flush=True)
+"""
+
+
+def test_serve_called_in_process_leaves_no_watcher_behind():
+    """After ``serve`` returns, its watcher is gone: the channel's end must not end the
+    calling process (a doctest of ``serve`` runs inside pytest)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IN_PROCESS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": _ROOT},
+    )
+    assert out.stdout.strip() == "alive", out.stderr
