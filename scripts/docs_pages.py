@@ -24,7 +24,7 @@ from agent_envs.registration import ENTRIES  # noqa: E402  (after the path inser
 
 #: subpackage -> one line on what it holds (the reference index's table)
 PACKAGES = {
-    "core": "TextEnv base class, text spaces, parsing, the contract check",
+    "core": "TextEnv base class, text spaces, parsing, the contract check, child processes",
     "circuits": "analog circuit sizing: circuits as data, ngspice backends, the ACS env",
     "math": "tool-integrated math: problem sources, answer checking, the env",
     "sandbox": "isolated code execution",

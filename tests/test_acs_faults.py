@@ -31,8 +31,8 @@ def _every_new_worker_gets(monkeypatch, sig: signal.Signals) -> list[int]:
 
     def start(self):
         real_start(self)
-        started.append(self._proc.pid)
-        os.kill(self._proc.pid, sig)
+        started.append(self._child.pid)
+        os.kill(self._child.pid, sig)
 
     monkeypatch.setattr(ResidentBackend, "_start", start)
     return started
@@ -88,23 +88,19 @@ def test_a_design_that_uses_its_cpu_time_is_a_charged_timeout():
 
 
 _ORPHAN = """
-import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", '''
-import os, sys, time
-from agent_envs.circuits.orphan import exit_with_parent
-os.chdir(sys.argv[1])
-exit_with_parent(remove_workdir=True, interval=120.0)
-print("ready", flush=True)
-time.sleep(300)
-''', sys.argv[1]], stdout=subprocess.PIPE)
-child.stdout.readline()
-print(child.pid, flush=True)
+import sys, time
+from agent_envs.circuits.backends import ResidentBackend
+from agent_envs.circuits.circuit import Circuit
+backend = ResidentBackend(Circuit.load("opamp"), sys.argv[1], remove_workdir_if_orphaned=True)
+backend._start()
+print(backend.pid, flush=True)
 time.sleep(300)
 """
 
 
-def test_an_orphaned_worker_exits_on_the_parent_death_signal(tmp_path):
-    """The fallback poll is set to 120 s here, so an exit within 20 s is the signal's doing."""
+def test_an_orphaned_worker_exits_with_its_parent_and_removes_its_workdir(tmp_path):
+    """The worker's watcher wakes on the parent's exit (pidfd, hang-up of the channel,
+    the parent-death signal): it goes within seconds, taking the directory made for it."""
     workdir = tmp_path / "acs-owned"
     workdir.mkdir()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
@@ -119,7 +115,7 @@ def test_an_orphaned_worker_exits_on_the_parent_death_signal(tmp_path):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and _alive(worker):
             time.sleep(0.05)
-        assert not _alive(worker), "the orphan waited for its poll"
+        assert not _alive(worker), "the orphan did not exit"
         assert not workdir.exists(), "the orphan did not remove its working directory"
     finally:
         parent.kill()

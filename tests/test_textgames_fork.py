@@ -28,6 +28,29 @@ from agent_envs.textgames.engine_process import EngineProcess  # noqa: E402
 
 pytestmark = pytest.mark.textworld
 _ECHO = ("open", "agent_envs.textgames.engine_process:echo_engine", {})
+#: A test-only engine wrapper the engine child imports by name: a file named after the
+#: call ("reset", "step") in its trigger folder makes that call hang once.
+_HANGING = "tests.textgames.hanging_engine:open_hanging"
+
+
+def _hang_on_demand(env, triggers) -> None:
+    """Have ``env`` open its games wrapped in the hanging engine (before its reset)."""
+    opener = env._engine_opener
+
+    def wrapped(path):
+        function, kwargs = opener(path)
+        return _HANGING, {"opener": function, "kwargs": kwargs, "triggers": str(triggers)}
+
+    env._engine_opener = wrapped
+
+
+def _hanging_echo(triggers) -> tuple:
+    opener = {"opener": _ECHO[1], "kwargs": {}, "triggers": str(triggers)}
+    return ("open", _HANGING, opener)
+
+
+def _hang_next(triggers, call: str, seconds: float = 600.0) -> None:
+    (triggers / call).write_text(str(seconds))
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +125,13 @@ def test_fork_and_pickle_after_a_killed_engine_equal_the_original(cache_dir):
         each.close()
 
 
-def test_a_fork_of_a_hung_step_replays_only_what_was_applied(cache_dir):
+def test_a_fork_of_a_hung_step_replays_only_what_was_applied(cache_dir, tmp_path):
     env = _make(cache_dir, engine_timeout=2.0)
+    _hang_on_demand(env, tmp_path)
     env.reset(seed=0)
     steps = env.walkthrough()
     env.step(steps[0])
-    env._engine.call(("hang_next_step", 600.0), 30)  # test hook: the next step blocks
+    _hang_next(tmp_path, "step")  # the next step blocks
     hung = env._engine.pid
     *_, info = env.step(steps[1])
     assert not info["action_valid"] and "within 2 s" in info["action_error"] and _gone(hung)
@@ -123,8 +147,9 @@ def test_a_fork_of_a_hung_step_replays_only_what_was_applied(cache_dir):
     twin.close()
 
 
-def test_a_failed_reset_leaves_the_environment_as_it_was(cache_dir, monkeypatch):
+def test_a_failed_reset_leaves_the_environment_as_it_was(cache_dir, monkeypatch, tmp_path):
     env = _make(cache_dir)
+    _hang_on_demand(env, tmp_path)
     env.reset(seed=0)
     steps = env.walkthrough()
     env.step(steps[0])
@@ -139,7 +164,7 @@ def test_a_failed_reset_leaves_the_environment_as_it_was(cache_dir, monkeypatch)
     # an engine that fails during reset: the reset hangs past its limit, the retry's opener
     # fails inside a fresh engine; the old episode is played on by a restarted engine
     monkeypatch.setattr(game_env, "ENGINE_START_TIMEOUT_S", 3.0)
-    env._engine.call(("hang_next", "reset", 600.0), 30)
+    _hang_next(tmp_path, "reset")
     monkeypatch.setattr(env, "_engine_opener", lambda path: ("no_such_module:open", {}))
     with pytest.raises(RuntimeError, match="could not start"):
         env.reset(seed=1)
@@ -154,12 +179,12 @@ def test_a_failed_reset_leaves_the_environment_as_it_was(cache_dir, monkeypatch)
 def test_engine_copies_die_with_their_owner(tmp_path):
     script = (
         "import os\n"
-        "from agent_envs.textgames.engine_process import EngineProcess, write_message\n"
+        "from agent_envs.textgames.engine_process import EngineProcess\n"
         "e = EngineProcess()\n"
-        f"e.call({_ECHO!r}, 60)\n"
+        f"e.call({_hanging_echo(tmp_path)!r}, 60)\n"
         "a = e.fork(30); b = a.fork(30)\n"
-        "b.call(('hang_next_step', 600.0), 10)\n"
-        "write_message(b._channel.fileno(), ('step', 'x'))  # b hangs in it, a and e idle\n"
+        f"open({str(tmp_path / 'step')!r}, 'w').write('600')\n"
+        "b.send(['step', 'x'])  # b hangs in it, a and e idle\n"
         "print(e.pid, a.pid, b.pid, flush=True)\n"
         "os._exit(0)  # the owner dies without closing anything\n"
     )
@@ -179,14 +204,14 @@ def test_engine_copies_die_with_their_owner(tmp_path):
     assert all(map(_gone, pids))
 
 
-def test_engine_copy_has_a_group_of_its_own_and_close_is_idempotent():
+def test_engine_copy_has_a_group_of_its_own_and_close_is_idempotent(tmp_path):
     engine = EngineProcess()
-    engine.call(_ECHO, 60)
+    engine.call(_hanging_echo(tmp_path), 60)
     engine.call(("step", "one"), 10)
     twin = engine.fork(30)
     assert os.getpgid(twin.pid) == twin.pid != os.getpgid(engine.pid)
     assert twin.call(("step", "two"), 10)["feedback"] == "you said two"
-    twin.call(("hang_next_step", 600.0), 10)
+    _hang_next(tmp_path, "step")
     with pytest.raises(game_env.EngineFailure) as failure:
         twin.call(("step", "x"), 0.5)
     assert failure.value.kind == "timeout" and not twin.alive

@@ -174,6 +174,13 @@ def test_find_tasks_reads_the_alfworld_layout(tmp_path):
 _ECHO = ("open", "agent_envs.textgames.engine_process:echo_engine", {})
 
 
+def _hanging_echo(triggers) -> tuple:
+    """The echo engine wrapped by a test-only module the child imports by name: a file
+    named after the call in ``triggers`` makes that call hang once."""
+    opener = {"opener": _ECHO[1], "kwargs": {}, "triggers": str(triggers)}
+    return ("open", "tests.textgames.hanging_engine:open_hanging", opener)
+
+
 def _exited(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as handle:
@@ -182,15 +189,15 @@ def _exited(pid: int) -> bool:
         return True
 
 
-def test_engine_process_answers_reports_errors_and_times_out():
+def test_engine_process_answers_reports_errors_and_times_out(tmp_path):
     engine = EngineProcess()
-    engine.call(_ECHO, 60)
+    engine.call(_hanging_echo(tmp_path), 60)
     assert engine.call(("step", "go"), 10)["feedback"] == "you said go"
     with pytest.raises(EngineFailure) as failure:
         engine.call(("no such request",), 10)
     assert failure.value.kind == "error" and engine.alive  # an engine error keeps the child
     pid = engine.pid
-    engine.call(("hang_next_step", 600.0), 10)
+    (tmp_path / "step").write_text("600")  # the next step hangs
     with pytest.raises(EngineFailure) as failure:
         engine.call(("step", "go"), 0.5)
     assert failure.value.kind == "timeout" and not engine.alive and _exited(pid)
@@ -203,11 +210,11 @@ def test_engine_process_answers_reports_errors_and_times_out():
 def test_engine_process_exits_when_its_parent_dies(tmp_path):
     script = (
         "import os\n"
-        "from agent_envs.textgames.engine_process import EngineProcess, write_message\n"
+        "from agent_envs.textgames.engine_process import EngineProcess\n"
         "e = EngineProcess()\n"
-        f"e.call({_ECHO!r}, 60)\n"
-        "e.call(('hang_next_step', 600.0), 10)\n"
-        "write_message(e._channel.fileno(), ('step', 'x'))  # the child hangs in it\n"
+        f"e.call({_hanging_echo(tmp_path)!r}, 60)\n"
+        f"open({str(tmp_path / 'step')!r}, 'w').write('600')\n"
+        "e.send(['step', 'x'])  # the child hangs in it\n"
         "print(e.pid, flush=True)\n"
         "os._exit(0)  # the parent dies without closing anything\n"
     )
@@ -238,7 +245,7 @@ def test_engine_works_in_a_directory_of_its_own_removed_on_close():
     engine = EngineProcess()
     cwd = engine.call(("run", "os:getcwd", {}), 60)
     assert os.path.realpath(cwd) != os.path.realpath(os.getcwd())
-    assert os.path.basename(cwd).startswith("agent-envs-engine-") and os.path.isdir(cwd)
+    assert os.path.basename(cwd).startswith("agent-envs-child-") and os.path.isdir(cwd)
     engine.call(("run", "os:mkdir", {"path": "relative"}), 60)
     assert os.path.isdir(os.path.join(cwd, "relative"))
     engine.close()

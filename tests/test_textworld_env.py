@@ -146,13 +146,21 @@ def test_engine_crash_restarts_the_game_in_place(cache_dir):
     env.close()
 
 
-def test_hung_engine_step_times_out_and_the_game_goes_on(cache_dir):
+def test_hung_engine_step_times_out_and_the_game_goes_on(cache_dir, tmp_path):
     env = _make(cache_dir, engine_timeout=3.0).unwrapped
+    opener = env._engine_opener
+
+    def hanging_on_demand(path):  # a test-only wrapper the engine child imports by name
+        function, kwargs = opener(path)
+        wrapped = {"opener": function, "kwargs": kwargs, "triggers": str(tmp_path)}
+        return "tests.textgames.hanging_engine:open_hanging", wrapped
+
+    env._engine_opener = hanging_on_demand
     env.reset(seed=0)
     steps = env.walkthrough()
     env.step(steps[0])
     hung = env._engine.pid
-    env._engine.call(("hang_next_step", 600.0), 30)  # test hook: the next step blocks
+    (tmp_path / "step").write_text("600")  # the next step blocks
     obs, reward, terminated, truncated, info = env.step(steps[1])
     assert not info["action_valid"] and reward == 0.0 and not terminated and not truncated
     assert "did not answer" in info["action_error"] and "within 3 s" in obs

@@ -9,12 +9,9 @@ the caller (a temp dir the environment owns); ``close()`` leaves no process behi
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +20,12 @@ from pathlib import Path
 from agent_envs.circuits.circuit import Circuit
 from agent_envs.circuits.measure import measure_all, run_failure
 from agent_envs.circuits.rawfile import Vectors, read_raw
-from agent_envs.circuits.resident import read_message, write_message
+from agent_envs.core.child_process import (
+    ChildFailure,
+    ChildProcess,
+    kill_process_group,
+    process_cpu_seconds,
+)
 
 __all__ = [
     "SimResult",
@@ -40,6 +42,8 @@ BACKENDS = ("resident", "subprocess")
 #: subprocess run of a pdk circuit; the resident worker's parse gets it as its own limit.
 PDK_LOAD_ALLOWANCE = 30.0
 _WORKER_START_TIMEOUT = 60.0
+#: The handler the resident worker serves (a :mod:`agent_envs.core.child_server` child).
+RESIDENT_HANDLER = "agent_envs.circuits.resident:SimulationHandler"
 _KILLED = "ngspice was killed"
 
 
@@ -53,15 +57,6 @@ class SimResult:
     #: the failure is the environment's (a worker killed, starved or unable to start,
     #: twice), not the design's: the environment charges nothing for it
     infrastructure: bool = False
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.kill()
-    with contextlib.suppress(Exception):
-        proc.wait(timeout=5)
 
 
 class SubprocessBackend:
@@ -129,7 +124,7 @@ class SubprocessBackend:
         try:
             log, _ = proc.communicate(timeout=self.timeout + self._allowance)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            kill_process_group(proc.pid, proc)
             return f"timeout after {self.timeout + self._allowance:g} s"
         logs.append(log.decode("latin-1"))
         if proc.returncode < 0 and -proc.returncode in _EXTERNAL_SIGNALS:
@@ -155,16 +150,6 @@ _EXTERNAL_SIGNALS = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHU
 WALL_FACTOR = 4.0
 _WALL_SLACK = 2.0
 _TICK = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
-
-
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system) process ``pid`` has used, from /proc; None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 class _Fault(Exception):
@@ -213,7 +198,7 @@ class ResidentBackend:
         self.circuit, self.workdir, self.timeout = circuit, Path(workdir), float(timeout)
         # the owner of a temp dir asks its worker to delete it should the owner be killed
         self.remove_workdir_if_orphaned = remove_workdir_if_orphaned
-        self._proc: subprocess.Popen | None = None
+        self._child: ChildProcess | None = None
         self.restarts = 0
         self.faults = 0  # runs that failed for reasons outside the design (then retried)
         self.parses = 0  # foundry library parses the worker announced
@@ -225,45 +210,27 @@ class ResidentBackend:
     @property
     def pid(self) -> int | None:
         """Process id of the running worker (None when none is running)."""
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+        child = self._child
+        return child.pid if child is not None and child.alive else None
 
     def _start(self) -> None:
         self._stop()
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "agent_envs.circuits.resident", "--parent", str(os.getpid())]
-            + (["--remove-workdir-if-orphaned"] if self.remove_workdir_if_orphaned else []),
-            cwd=self.workdir,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        self._child = ChildProcess(
+            RESIDENT_HANDLER, self.workdir, remove_cwd_if_orphaned=self.remove_workdir_if_orphaned
         )
         try:
-            if not self._wait_readable(_WORKER_START_TIMEOUT):
-                raise EOFError
-            self._cpu = float(read_message(self._proc.stdout).get("cpu", 0.0))
-        except (EOFError, OSError, ValueError, AttributeError):
+            self._cpu = float(self._child.call(["hello"], _WORKER_START_TIMEOUT)["cpu"])
+        except (ChildFailure, OSError, TypeError, KeyError, ValueError):
             self._stop()
             raise _Fault(
                 "the ngspice worker did not start (are PySpice and libngspice installed?)",
                 external=True,
             ) from None
 
-    def _wait_readable(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self._proc.stdout], [], [], max(timeout, 0.0))
-        return bool(ready)
-
     def _stop(self) -> None:
-        if self._proc is not None:
-            for stream in (self._proc.stdin, self._proc.stdout):
-                with contextlib.suppress(Exception):
-                    stream.close()
-            _kill_group(self._proc)
-            self._proc = None
+        if self._child is not None:
+            self._child.close()
+            self._child = None
 
     def simulate(self, decks: Sequence[str]) -> SimResult:
         """Simulate the rendered testbench decks of one design in the worker."""
@@ -293,17 +260,18 @@ class ResidentBackend:
     def _run(self, request: dict) -> dict:
         """Send one request and wait for its reply; a design timeout is a reply too."""
         if self.pid is None:
-            if self._proc is not None:
+            if self._child is not None:
                 self.restarts += 1
             self._start()
+        assert self._child is not None
         try:
-            write_message(self._proc.stdin, request)
-        except (BrokenPipeError, OSError):  # died while idle: restart once, resend
+            self._child.send(["simulate", request])
+        except ChildFailure:  # died while idle: restart once, resend
             self.restarts += 1
             self._start()
             try:
-                write_message(self._proc.stdin, request)
-            except OSError:
+                self._child.send(["simulate", request])
+            except ChildFailure:
                 raise self._death() from None
         limit = self.timeout
         while True:
@@ -325,17 +293,23 @@ class ResidentBackend:
 
     def _await(self, limit: float) -> dict | None:
         """The worker's next message; None when it used ``limit`` CPU seconds first."""
+        assert self._child is not None
         waited, cap = 0.0, WALL_FACTOR * limit + _WALL_SLACK
         slice_ = limit  # CPU time never runs ahead of wall time
         while True:
             t0 = time.perf_counter()
-            if self._wait_readable(slice_):
-                try:
-                    return read_message(self._proc.stdout)
-                except (EOFError, OSError, ValueError):
-                    raise self._death() from None
+            try:
+                frame = self._child.receive(slice_)
+            except ChildFailure:
+                raise self._death() from None
+            if frame is not None:  # a note (library parse), the reply, or the handler's error
+                if "note" in frame:
+                    return dict(frame["note"])
+                if "ok" in frame:
+                    return dict(frame["ok"])
+                return {"error": str(frame.get("error"))}
             waited += time.perf_counter() - t0
-            now = _cpu_seconds(self._proc.pid)
+            now = process_cpu_seconds(self._child.pid) if self._child.pid else None
             if now is None:  # no /proc: wall time is all there is
                 return None
             used = now - self._cpu
@@ -351,9 +325,7 @@ class ResidentBackend:
 
     def _death(self) -> _Fault:
         """Why the worker stopped answering: killed from outside, or crashed."""
-        code = None
-        with contextlib.suppress(Exception):
-            code = self._proc.wait(timeout=2)
+        code = self._child.exit_status(2.0) if self._child is not None else None
         if code is not None and code < 0:
             sig = signal.Signals(-code)
             external = sig in _EXTERNAL_SIGNALS

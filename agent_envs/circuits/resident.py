@@ -2,65 +2,26 @@
 
 :class:`NgspiceSession` loads a deck, runs its analyses and reads vectors in-process;
 it removes each circuit after use (``destroy all`` + ``remcirc``) so memory stays flat.
-``python -m agent_envs.circuits.resident`` is the worker process the environment
-supervises: it reads length-prefixed JSON requests on stdin and answers on stdout.
-PySpice is imported only here, and only in that worker (or a benchmark).
+:class:`SimulationHandler` is what the environment's supervised worker serves (a
+:mod:`agent_envs.core.child_server` child started by
+:class:`~agent_envs.circuits.backends.ResidentBackend`). PySpice is imported only here,
+and only in that worker (or a benchmark).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import struct
-import sys
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from agent_envs.circuits.netlist import PARAM_LINE_RE, format_number
 from agent_envs.circuits.rawfile import Vectors, plot_kind
 
-__all__ = ["NgspiceSession", "read_message", "write_message", "serve"]
-
-_HEADER = struct.Struct("<I")
-
-
-def write_message(stream: BinaryIO, obj: Any) -> None:
-    """Write one length-prefixed JSON message and flush.
-
-    Example:
-        >>> import io
-        >>> buf = io.BytesIO()
-        >>> write_message(buf, [1, 2])
-        >>> buf.getvalue()
-        b'\\x06\\x00\\x00\\x00[1, 2]'
-    """
-    body = json.dumps(obj).encode()
-    stream.write(_HEADER.pack(len(body)) + body)
-    stream.flush()
-
-
-def read_message(stream: BinaryIO) -> Any:
-    """Read one length-prefixed JSON message; ``EOFError`` when the stream ends.
-
-    Example:
-        >>> import io
-        >>> buf = io.BytesIO()
-        >>> write_message(buf, {"a": 1}); _ = buf.seek(0)
-        >>> read_message(buf)
-        {'a': 1}
-    """
-    head = stream.read(_HEADER.size)
-    if len(head) < _HEADER.size:
-        raise EOFError("stream closed")
-    (size,) = _HEADER.unpack(head)
-    body = stream.read(size)
-    if len(body) < size:
-        raise EOFError("stream closed")
-    return json.loads(body)
+__all__ = ["NgspiceSession", "SimulationHandler"]
 
 
 class NgspiceSession:
@@ -250,55 +211,64 @@ def _split_params(deck: str) -> tuple[str, list[tuple[str, float]]]:
     return "\n".join(static), params
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Worker loop: ``{"circuit": path, "decks": [text, ...]}`` in, metrics (or error) out.
+class SimulationHandler:
+    """The resident worker's requests: ``["hello"]`` and ``["simulate", request]``.
+
+    ``hello`` answers once the library is loaded (``pid``, and ``cpu``: the worker's CPU
+    seconds so far). ``simulate`` takes ``{"circuit": path, "decks": [text, ...]}`` and
+    answers ``{"metrics": ...}`` or ``{"error": text}`` with the run's ``seconds``,
+    ``ngspice_seconds`` and ``cpu``; a foundry library parse is announced by two notes
+    (``{"parsing": True, "cpu": ...}`` then ``{"parsed": True, "cpu": ...}``) so the
+    supervisor times it apart from the run.
 
     Example:
-        >>> import io
         >>> from agent_envs.circuits.circuit import Circuit
         >>> from agent_envs.circuits.netlist import render_decks
         >>> c = Circuit.load("opamp")
-        >>> requests = io.BytesIO()
-        >>> write_message(requests, {"circuit": str(c.folder), "decks": list(render_decks(c, c.defaults()))})
-        >>> _ = requests.seek(0)
-        >>> replies = io.BytesIO()
-        >>> serve(requests, replies)
-        >>> _ = replies.seek(0)
-        >>> read_message(replies)["ready"], read_message(replies)["metrics"]["gain"] > 40
-        (True, True)
+        >>> handler = SimulationHandler()
+        >>> request = {"circuit": str(c.folder), "decks": list(render_decks(c, c.defaults()))}
+        >>> handler.handle(["simulate", request], print)["metrics"]["gain"] > 40
+        True
     """
-    from agent_envs.circuits.circuit import Circuit
-    from agent_envs.circuits.measure import measure_all, run_failure
 
-    session = NgspiceSession()
-    circuits: dict[str, Circuit] = {}
-    wanted_by_circuit: dict[str, set[str]] = {}
-    write_message(stdout, {"ready": True, "pid": os.getpid(), "cpu": time.process_time()})
+    def __init__(self) -> None:
+        from agent_envs.circuits.circuit import Circuit
 
-    def on_parse(done: bool) -> None:  # a library parse is timed apart from the run
-        write_message(stdout, {"parsed" if done else "parsing": True, "cpu": time.process_time()})
+        self._load = Circuit.load
+        self.session = NgspiceSession()
+        self._circuits: dict[str, tuple[Any, set[str]]] = {}
 
-    while True:
-        try:
-            request = read_message(stdin)
-        except EOFError:
-            return
+    def handle(self, request: list, notify: Callable[[Any], None]) -> dict[str, Any]:
+        """Answer one request (see the class notes)."""
+        if request[0] == "hello":
+            return {"pid": os.getpid(), "cpu": time.process_time()}
+        if request[0] != "simulate":
+            raise ValueError(f"unknown request {request[0]!r}")
+        return self._simulate(request[1], notify)
+
+    def _simulate(self, request: dict, notify: Callable[[Any], None]) -> dict[str, Any]:
+        from agent_envs.circuits.measure import measure_all, run_failure
+
         start = time.perf_counter()
-        circuit = circuits.get(request["circuit"])
-        if circuit is None:
-            circuit = circuits[request["circuit"]] = Circuit.load(request["circuit"])
+        known = self._circuits.get(request["circuit"])
+        if known is None:
+            circuit = self._load(request["circuit"])
             wanted = {m.vector for m in circuit.measurements}
             wanted |= {m.reference for m in circuit.measurements if m.reference}
             wanted |= {"ac:frequency", "tran:time", "noise:frequency"}
-            wanted_by_circuit[request["circuit"]] = wanted
-        wanted = wanted_by_circuit[request["circuit"]]
+            known = self._circuits[request["circuit"]] = (circuit, wanted)
+        circuit, wanted = known
+
+        def on_parse(done: bool) -> None:  # a library parse is timed apart from the run
+            notify({"parsed" if done else "parsing": True, "cpu": time.process_time()})
+
         simulated = start
         try:
-            vectors, log = session.simulate(request["decks"], wanted, on_parse)
+            vectors, log = self.session.simulate(request["decks"], wanted, on_parse)
             simulated = time.perf_counter()
             error = run_failure(vectors, circuit.analyses, log)
             if error:
-                reply = {"error": error}
+                reply: dict[str, Any] = {"error": error}
             else:
                 reply = {"metrics": measure_all(vectors, circuit.measurements)}
         except Exception as exc:  # report, keep serving
@@ -306,19 +276,4 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         reply["seconds"] = time.perf_counter() - start
         reply["ngspice_seconds"] = simulated - start
         reply["cpu"] = time.process_time()
-        write_message(stdout, reply)
-
-
-if __name__ == "__main__":
-    from agent_envs.circuits.orphan import exit_with_parent, parent_argument
-
-    on_orphan = exit_with_parent(
-        remove_workdir="--remove-workdir-if-orphaned" in sys.argv,
-        parent=parent_argument(sys.argv),
-    )
-    # The protocol owns the real stdout; anything ngspice prints goes to stderr instead.
-    protocol_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    serve(sys.stdin.buffer, protocol_out)
-    time.sleep(0.2)  # stdin closes as the parent dies: let it finish dying
-    on_orphan()
+        return reply

@@ -1,14 +1,18 @@
-"""One worker process: launching it at an isolation level, the frame channel, killing it."""
+"""One worker process: launching it at an isolation level, the frame channel, killing it.
+
+The frames are the project's one wire format (:mod:`agent_envs.core.frames`: a 4-byte
+big-endian length, then UTF-8 JSON); the worker, which runs inside bubblewrap with the
+standard library only, writes and reads them with its own few lines. ``FrameBuffer`` is
+re-exported here from :mod:`agent_envs.core.frames`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -16,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent_envs.core.child_process import kill_process_group
+from agent_envs.core.frames import FrameBuffer, encode_frame
 from agent_envs.sandbox.cgroups import SessionCgroup, create_session_cgroup
 from agent_envs.sandbox.isolation import (
     SANDBOX_HOME,
@@ -40,8 +46,6 @@ __all__ = [
 ]
 
 _WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text()
-_HEADER = struct.Struct(">I")
-_MAX_FRAME = 16 * 1024 * 1024
 # Per-sandbox uids when started as root: processes of one sandbox can neither signal
 # nor share an RLIMIT_NPROC budget with another's, and a /proc sweep finds them all.
 _UID_BASE, _UID_SPAN = 1_100_000, 800_000
@@ -49,49 +53,6 @@ _UID_BASE, _UID_SPAN = 1_100_000, 800_000
 
 class LevelUnavailable(RuntimeError):
     """The host cannot provide an isolation level (raised while starting a worker)."""
-
-
-class FrameBuffer:
-    """Reassembles length-prefixed JSON frames from a byte stream.
-
-    Every malformed input (bad length, bad UTF-8, bad or deeply nested JSON, not an
-    object) raises ``ValueError``, never anything else.
-
-    Example:
-        >>> buf = FrameBuffer()
-        >>> data = _HEADER.pack(9) + b'{"a": 1}' + b" "
-        >>> buf.feed(data[:5]), buf.feed(data[5:])
-        ([], [{'a': 1}])
-        >>> body = b"[" * 100_000
-        >>> FrameBuffer().feed(_HEADER.pack(len(body)) + body)
-        Traceback (most recent call last):
-        ...
-        ValueError: malformed frame: RecursionError
-    """
-
-    def __init__(self) -> None:
-        self._data = bytearray()
-
-    def feed(self, chunk: bytes) -> list[dict]:
-        """Add bytes; return the complete frames (raises ValueError on a malformed one)."""
-        self._data += chunk
-        frames = []
-        while len(self._data) >= 4:
-            (size,) = _HEADER.unpack(self._data[:4])
-            if size > _MAX_FRAME:
-                raise ValueError("oversized frame")
-            if len(self._data) < 4 + size:
-                break
-            body = bytes(self._data[4 : 4 + size])
-            del self._data[: 4 + size]
-            try:
-                frame = json.loads(body)
-            except Exception as exc:  # RecursionError, UnicodeDecodeError, JSONDecodeError...
-                raise ValueError(f"malformed frame: {type(exc).__name__}") from None
-            if not isinstance(frame, dict):
-                raise ValueError("frame is not an object")
-            frames.append(frame)
-        return frames
 
 
 def describe_exit(status: int | None, bwrap: bool) -> str:
@@ -375,8 +336,7 @@ class WorkerProcess:
         return None, bytes(output)
 
     def _write(self, fd: int, obj: dict) -> None:
-        data = json.dumps(obj).encode()
-        data = _HEADER.pack(len(data)) + data
+        data = encode_frame(obj)
         deadline = time.monotonic() + 5.0
         while data:
             try:
@@ -420,8 +380,7 @@ class WorkerProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(proc.pid, signal.SIGSTOP)
                 _sweep(lambda: descendants(proc.pid))
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_process_group(proc.pid)  # (reaped below, after the sweeps)
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             if not self.bwrap and self.uid is not None:

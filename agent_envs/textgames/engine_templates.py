@@ -14,7 +14,8 @@ from __future__ import annotations
 import atexit
 import threading
 
-from agent_envs.textgames.engine_process import EngineProcess
+from agent_envs.core.child_process import ChildProcess
+from agent_envs.textgames.engine_process import ENGINE_HANDLER
 
 __all__ = ["ENGINE_PRELOAD", "TEMPLATE_START_TIMEOUT_S", "fork_template", "close_templates"]
 
@@ -27,16 +28,16 @@ ENGINE_PRELOAD = (
 )
 #: Time limit for starting a template (a fresh interpreter importing :data:`ENGINE_PRELOAD`).
 TEMPLATE_START_TIMEOUT_S = 300.0
-_TEMPLATES: dict[tuple[str, ...], EngineProcess] = {}
+_TEMPLATES: dict[tuple[str, ...], ChildProcess] = {}
 _TEMPLATES_LOCK = threading.Lock()
 _AT_EXIT: list[bool] = []  # whether close_templates is registered with atexit
 
 
-def fork_template(preload: tuple[str, ...]) -> EngineProcess:
+def fork_template(preload: tuple[str, ...]) -> ChildProcess:
     """An engine process forked from this process's template for ``preload`` (started once).
 
     Modules that are not installed are skipped. Raises
-    :class:`~agent_envs.textgames.engine_process.EngineFailure` when the template cannot
+    :class:`~agent_envs.core.child_process.ChildFailure` when the template cannot
     be started or forked.
 
     Example:
@@ -52,9 +53,9 @@ def fork_template(preload: tuple[str, ...]) -> EngineProcess:
             _AT_EXIT.append(True)
         template = _TEMPLATES.get(preload)
         if template is None or not template.owned or not template.running:
-            template = EngineProcess()
+            template = ChildProcess(ENGINE_HANDLER)
             _TEMPLATES[preload] = template
-            template.call(("template", list(preload)), TEMPLATE_START_TIMEOUT_S)
+            template.call(["preload", list(preload)], TEMPLATE_START_TIMEOUT_S)
         return template.fork(TEMPLATE_START_TIMEOUT_S)
 
 
