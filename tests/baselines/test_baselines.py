@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
-import blackbox_env  # registers Test-BlackBox-v0
 import gymnasium as gym
 import pytest
 
@@ -13,6 +12,8 @@ import agent_envs  # noqa: F401
 from agent_envs.baselines import POLICIES, make_policy
 from agent_envs.baselines.space import from_unit, to_unit
 from agent_envs.bench.task import EpisodeTask, play_task
+
+from helpers import blackbox_env  # registers Test-BlackBox-v0
 
 BLACK_BOX = ["random", "sobol", "bo", "cmaes"]
 ACS_IDS = [env_id for env_id in gym.registry if env_id.startswith("ACS-")]
@@ -124,7 +125,7 @@ def test_bo_beats_random_on_a_smooth_objective():
     env_kwargs = {"budget": 12, "dims": 2, "target": 0.98}
 
     def best(policy, seed):
-        task = EpisodeTask(f"blackbox_env:{blackbox_env.ENV_ID}", policy, seed, env_kwargs)
+        task = EpisodeTask(f"helpers.blackbox_env:{blackbox_env.ENV_ID}", policy, seed, env_kwargs)
         record = play_task(task)
         assert record["error"] is None, record["error"]
         return record["best_score"]

@@ -47,7 +47,7 @@ def serve_process(request):
     if not any(item.name == CLI_TEST for item in request.session.items):
         yield None
         return
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
     command = ["-m", "agent_envs.baselines.serve", "--model", "smollm2", "--threads", "1"]
     process = subprocess.Popen(

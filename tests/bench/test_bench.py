@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 
-import blackbox_env
 import pytest
 
 from agent_envs.bench.stats import bootstrap_mean_interval, success_at, wilson_interval
 from agent_envs.cli import main
 
-ENV = f"blackbox_env:{blackbox_env.ENV_ID}"
+from helpers import blackbox_env
+
+ENV = f"helpers.blackbox_env:{blackbox_env.ENV_ID}"
 
 
 def lines(path):
@@ -84,7 +85,7 @@ def test_bench_on_acs_opamp(tmp_path, capsys):
 
 
 def test_invalid_replies_cost_no_simulations_on_acs(tmp_path, capsys):
-    argv = ["bench", "ACS-OpAmp-v0", "--policy", "policies_for_tests:Garbage", "--episodes", "1"]
+    argv = ["bench", "ACS-OpAmp-v0", "--policy", "helpers.policies:Garbage", "--episodes", "1"]
     argv += ["--budget", "2", "--workers", "1", "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 0
     (record,) = lines(tmp_path / "episodes.jsonl")
@@ -94,7 +95,7 @@ def test_invalid_replies_cost_no_simulations_on_acs(tmp_path, capsys):
 
 
 def test_chat_policy_runs_on_any_id(tmp_path, capsys):
-    argv = ["bench", "Toy-GuessNumber-v0", "--policy", "policies_for_tests:Bisection"]
+    argv = ["bench", "Toy-GuessNumber-v0", "--policy", "helpers.policies:Bisection"]
     argv += ["--episodes", "3", "--workers", "1", "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 0
     records = lines(tmp_path / "episodes.jsonl")
@@ -103,7 +104,7 @@ def test_chat_policy_runs_on_any_id(tmp_path, capsys):
 
 
 def test_a_crashing_episode_is_recorded_and_retried(tmp_path, capsys):
-    argv = ["bench", "Toy-GuessNumber-v0", "--policy", "policies_for_tests:Crashing"]
+    argv = ["bench", "Toy-GuessNumber-v0", "--policy", "helpers.policies:Crashing"]
     argv += ["--episodes", "1", "--workers", "1", "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 1
     assert main(argv) == 1  # retried, not skipped
@@ -184,8 +185,8 @@ def hand_row(env_id, policy_name, seed, env_kwargs, max_turns=1000):
 @pytest.mark.parametrize(
     ("env_id", "policy", "env_kwargs"),
     [
-        ("Toy-GuessNumber-v0", "policies_for_tests:Bisection", {}),
-        ("Toy-GuessNumber-v0", "policies_for_tests:Garbage", {"max_turns": 3}),
+        ("Toy-GuessNumber-v0", "helpers.policies:Bisection", {}),
+        ("Toy-GuessNumber-v0", "helpers.policies:Garbage", {"max_turns": 3}),
         (ENV, "random", {"budget": 5}),
         (ENV, "sobol", {"budget": 5}),
         ("ACS-OpAmp-v0", "random", {"budget": 2}),
@@ -207,7 +208,7 @@ def test_bench_row_is_a_view_of_the_trajectory():
     from agent_envs.bench import EpisodeTask, episode_record, play_task
     from agent_envs.rl import EpisodeStepper
 
-    task = EpisodeTask("Toy-GuessNumber-v0", "policies_for_tests:Bisection", 2, max_turns=4)
+    task = EpisodeTask("Toy-GuessNumber-v0", "helpers.policies:Bisection", 2, max_turns=4)
     stepper = EpisodeStepper(gym.make(task.env_id), max_turns=task.max_turns)
     trajectory = play_stepper(stepper, make_policy(task.policy), seed=task.seed)
     row = episode_record(task, trajectory, seconds=1.5)

@@ -18,7 +18,7 @@ is ``|L / (1 + L)|``, which at the unity-gain frequency is ``1 / (2 sin(PM / 2))
 order the designs as their phase margins do, and imply the same margin within 3 degrees
 where the input pair's gate capacitance is small against the load (see that test).
 
-The frozen designs in ``tests/data/acs_crosscheck_designs.json`` were found by sampling
+The frozen designs in ``tests/circuits/data/acs_crosscheck_designs.json`` were found by sampling
 each design space for the cases above; a single-stage OTA has no unstable design in its
 ranges, so its lowest-margin design stands in, and the five-transistor OTA, whose
 inverting path keeps some gain in every corner of its ranges, has a "stuck" design (its
@@ -43,7 +43,7 @@ from agent_envs.circuits.netlist import render_decks
 pytestmark = pytest.mark.slow
 
 DESIGNS = json.loads((Path(__file__).parent / "data" / "acs_crosscheck_designs.json").read_text())
-ROOT = Path(__file__).resolve().parents[1] / "agent_envs" / "circuits"
+ROOT = Path(__file__).resolve().parents[2] / "agent_envs" / "circuits"
 
 #: circuit -> (buffer input step low, high) in V, as stated in docs/envs/acs-circuits.md
 STEPS = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from acs_replies import MAX_REPLY, adversarial_texts, replies
 from hypothesis import HealthCheck, given, settings
 
 from agent_envs.circuits.circuit import Circuit
@@ -19,6 +18,8 @@ from agent_envs.core.parsing import (
     parse_assignments,
     parse_si_number,
 )
+
+from helpers.acs_replies import MAX_REPLY, adversarial_texts, replies
 
 OPAMP = Circuit.load("opamp")
 NAMES = [v.name for v in OPAMP.variables]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from acs_replies import replies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agent_envs  # noqa: F401  (registers the ids)
 from agent_envs.registration import list_ids
+
+from helpers.acs_replies import replies
 
 ACS_IDS = sorted(env_id for env_id, _ in list_ids() if env_id.startswith("ACS-"))
 BREAKERS = [

@@ -5,7 +5,7 @@ It stands in for a circuit where a test needs thousands of cheap evaluations: th
 drawn from the seed, in the unit cube where log variables are log-mapped), and designs
 with ``w1`` in the top 3% of its range "fail to simulate" (valid reply, no score).
 Importing this module registers ``Test-BlackBox-v0``; workers in other processes reach
-it as ``blackbox_env:Test-BlackBox-v0`` (this folder is on ``sys.path`` under pytest).
+it as ``helpers.blackbox_env:Test-BlackBox-v0`` (``tests/`` is on ``sys.path`` under pytest).
 """
 
 from __future__ import annotations

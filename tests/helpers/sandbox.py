@@ -1,4 +1,7 @@
-"""Helpers shared by the sandbox and math tests: finding leftover processes."""
+"""Sandbox helpers shared by the sandbox and math tests: small limits, starting or skipping, leftovers.
+
+The fixtures built on them (``process_baseline``, ``safe_host``) live in the conftest files.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ __all__ = [
     "descendants",
     "leftover_processes",
     "level_or_skip_reason",
-    "process_baseline",
+    "probe_safe_level",
+    "record_process_baseline",
     "SMALL_LIMITS",
     "start_or_skip",
-    "safe_host",
 ]
 
 # Children of the test process that existed before the current test (multiprocessing's
@@ -25,12 +28,13 @@ __all__ = [
 _baseline: set[int] = set()
 
 
-@pytest.fixture(autouse=True)
-def process_baseline():
-    """Record this process's children before each test (import into a test module)."""
+def record_process_baseline() -> None:
+    """Remember this process's children now: ``leftover_processes`` ignores them.
+
+    The ``process_baseline`` fixture (``tests/conftest.py``) calls it before each test.
+    """
     _baseline.clear()
     _baseline.update(descendants(os.getpid()))
-    yield
 
 
 #: Small limits keep the attack matrix fast.
@@ -94,18 +98,10 @@ def start_or_skip(limits: SandboxLimits = SMALL_LIMITS, **kwargs) -> Sandbox:
         pytest.skip(f"host offers no safe isolation level: {str(exc)[:200]}")
 
 
-_safe_level: list[str] = []
-
-
-@pytest.fixture
-def safe_host() -> str:
-    """The safe level this host offers (probed once); skips the test where there is none."""
-    if not _safe_level:
-        try:
-            with Sandbox(SMALL_LIMITS) as box:
-                _safe_level.append(box.isolation or "")
-        except IsolationError as exc:
-            _safe_level.append("none: " + str(exc)[:200])
-    if _safe_level[0].startswith("none"):
-        pytest.skip(f"host offers no safe isolation level ({_safe_level[0]})")
-    return _safe_level[0]
+def probe_safe_level() -> str:
+    """The safe isolation level a default sandbox gets here, or ``"none: <why>"``."""
+    try:
+        with Sandbox(SMALL_LIMITS) as box:
+            return box.isolation or ""
+    except IsolationError as exc:
+        return "none: " + str(exc)[:200]

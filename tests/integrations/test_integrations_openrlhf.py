@@ -21,11 +21,12 @@ from unittest.mock import MagicMock
 
 import gymnasium as gym
 import pytest
-from test_integrations_helpers import ROOT, no_open_episodes, require  # noqa: F401
 
 import agent_envs  # noqa: F401
 from agent_envs.integrations.openrlhf_agent import make_agent_executor
 from agent_envs.rl import run_episode
+
+from helpers.frameworks import ROOT, require
 
 torch = require("torch")
 require("aiohttp")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from test_integrations_helpers import no_open_episodes, require  # noqa: F401
 
 import agent_envs  # noqa: F401
 from agent_envs.integrations import prompt_rows
 from agent_envs.registration import list_ids
 from agent_envs.rl import run_episode
+
+from helpers.frameworks import require
 
 skyrl_gym = require("skyrl_gym")
 

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from test_integrations_helpers import ROOT, no_open_episodes, require  # noqa: F401
 
 import agent_envs  # noqa: F401
 from agent_envs.integrations import EnvReward, prompt_rows
 from agent_envs.integrations.trl_env import EnvironmentFactory, TRLEnvironment
 from agent_envs.rl import run_episode
+
+from helpers.frameworks import ROOT, require
 
 trl = require("trl")
 torch = require("torch")

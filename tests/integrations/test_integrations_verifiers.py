@@ -18,10 +18,11 @@ import time
 
 import gymnasium as gym
 import pytest
-from test_integrations_helpers import no_open_episodes, require  # noqa: F401
 
 import agent_envs  # noqa: F401
 from agent_envs.rl import run_episode
+
+from helpers.frameworks import require
 
 require("verifiers")
 require("gguf")

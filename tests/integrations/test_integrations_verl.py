@@ -16,10 +16,11 @@ import sys
 
 import gymnasium as gym
 import pytest
-from test_integrations_helpers import ROOT, no_open_episodes, require  # noqa: F401
 
 import agent_envs  # noqa: F401
 from agent_envs.rl import run_episode
+
+from helpers.frameworks import ROOT, require
 
 require("verl")
 hydra = require("hydra")

@@ -6,11 +6,12 @@ import re
 
 import gymnasium as gym
 import pytest
-from sandbox_helpers import leftover_processes, process_baseline  # noqa: F401 (autouse)
 
 import agent_envs  # noqa: F401  (registers the ids)
 from agent_envs.core import check_text_env
 from agent_envs.math import SAMPLE_PROBLEMS_PATH, MathTIREnv
+
+from helpers.sandbox import leftover_processes
 
 CODE = "```python\n{}\n```"
 

@@ -13,7 +13,6 @@ import math
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sandbox_helpers import leftover_processes, process_baseline  # noqa: F401 (autouse)
 
 from agent_envs.math import (
     AREAS,

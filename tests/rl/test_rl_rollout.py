@@ -8,7 +8,6 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
-from scripted_env import ScriptedScoreEnv
 
 import agent_envs  # noqa: F401
 from agent_envs.rl import (
@@ -25,6 +24,8 @@ from agent_envs.rl import (
 )
 from agent_envs.toy import GuessNumberEnv
 from agent_envs.wrappers import ChatMessages, RecordTrajectories, read_recorded_episodes
+
+from helpers.scripted_env import ScriptedScoreEnv
 
 
 def bisect_policy(messages):

@@ -11,14 +11,6 @@ import tempfile
 import threading
 
 import pytest
-from sandbox_helpers import (  # noqa: F401 (process_baseline is autouse)
-    SMALL_LIMITS,
-    leftover_processes,
-    level_or_skip_reason,
-    process_baseline,
-    safe_host,
-    start_or_skip,
-)
 
 import agent_envs.sandbox.sandbox as sandbox_module
 from agent_envs.sandbox import (
@@ -28,6 +20,13 @@ from agent_envs.sandbox import (
     SandboxLimits,
     SandboxPool,
     isolation_rank,
+)
+
+from helpers.sandbox import (
+    SMALL_LIMITS,
+    leftover_processes,
+    level_or_skip_reason,
+    start_or_skip,
 )
 
 

@@ -12,14 +12,14 @@ import socket
 import threading
 
 import pytest
-from sandbox_helpers import (  # noqa: F401 (process_baseline is autouse)
-    SMALL_LIMITS,
-    leftover_processes,
-    process_baseline,
-    start_or_skip,
-)
 
 from agent_envs.sandbox import Sandbox, isolation_rank
+
+from helpers.sandbox import (
+    SMALL_LIMITS,
+    leftover_processes,
+    start_or_skip,
+)
 
 SECRET = "agent-envs-test-secret-7f3a9c"
 

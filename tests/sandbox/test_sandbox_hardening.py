@@ -23,13 +23,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sandbox_helpers import (  # noqa: F401 (process_baseline is autouse)
-    SMALL_LIMITS,
-    leftover_processes,
-    process_baseline,
-    safe_host,
-    start_or_skip,
-)
 
 import agent_envs.sandbox.process as process_module
 import agent_envs.sandbox.sandbox as sandbox_module
@@ -43,7 +36,13 @@ from agent_envs.sandbox import (
 from agent_envs.sandbox.process import FrameBuffer
 from agent_envs.sandbox.workdirs import remove_tree, sweep_stale_workdirs
 
-PROJECT = Path(__file__).resolve().parent.parent
+from helpers.sandbox import (
+    SMALL_LIMITS,
+    leftover_processes,
+    start_or_skip,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -163,7 +163,7 @@ def test_engine_copies_die_with_their_owner(tmp_path):
         "print(e.pid, a.pid, b.pid, flush=True)\n"
         "os._exit(0)  # the owner dies without closing anything\n"
     )
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     out = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,

@@ -211,7 +211,7 @@ def test_engine_process_exits_when_its_parent_dies(tmp_path):
         "print(e.pid, flush=True)\n"
         "os._exit(0)  # the parent dies without closing anything\n"
     )
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     out = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,

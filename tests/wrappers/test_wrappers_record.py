@@ -15,7 +15,7 @@ import gymnasium as gym
 import agent_envs  # noqa: F401
 from agent_envs.wrappers import ChatMessages, RecordTrajectories, read_recorded_episodes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_records_episodes_with_ids_seeds_and_messages(tmp_path):

@@ -8,11 +8,12 @@ import gymnasium as gym
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scripted_env import ScriptedScoreEnv
 
 import agent_envs  # noqa: F401
 from agent_envs.toy import GuessNumberEnv
 from agent_envs.wrappers import SPARSITY_MODES, BestTurnReward, RewardSparsity, TurnPenalty
+
+from helpers.scripted_env import ScriptedScoreEnv
 
 scores_st = st.lists(
     st.floats(-10, 10, allow_nan=False, allow_infinity=False), min_size=1, max_size=12

@@ -7,7 +7,6 @@ import math
 import gymnasium as gym
 import numpy as np
 import pytest
-from scripted_env import ScriptedScoreEnv
 
 from agent_envs.rl import end_after_next_step, fork_env, run_episode, sample_turn_group
 from agent_envs.toy import GuessNumberEnv
@@ -18,6 +17,8 @@ from agent_envs.wrappers import (
     RewardSparsity,
     wrap_reward,
 )
+
+from helpers.scripted_env import ScriptedScoreEnv
 
 SCORES = [1.0, 0.0, 2.0, 0.0, 4.0, 0.0, 0.0, 0.0]
 
