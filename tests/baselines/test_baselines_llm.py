@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -192,5 +193,5 @@ def test_serve_command_line(serve_process):
     )
     reply = policy([{"role": "user", "content": "Say hi."}])
     assert policy.errors == 0 and isinstance(reply, str)
-    serve_process.terminate()  # Ctrl-C-like stop: the process exits
-    assert serve_process.wait(timeout=30) is not None
+    serve_process.send_signal(signal.SIGINT)  # Ctrl-C: the server stops and exits cleanly
+    assert serve_process.wait(timeout=30) == 0
