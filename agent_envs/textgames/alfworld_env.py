@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ NATIVE_SPLIT: dict[str, str] = {"train": "train", "valid": "valid_seen", "test":
 #: ALFWorld's own names, accepted for ``split``.
 SPLIT_ALIASES: dict[str, str] = {"valid_seen": "valid", "valid_unseen": "test"}
 _BANNER = "-= Welcome to TextWorld, ALFRED! =-"
+#: TextWorld picks a game's engine by searching its whole path for this.
+_Z_MACHINE_PATH = re.compile(r"\.z[1-8]")
 
 
 def ensure_generated_task(
@@ -216,6 +219,12 @@ class ALFWorldEnv(TextGameEnv):
                 )
         self.num_tasks = len(self._official) if self._official else num_generated
         base = Path(cache_dir) if cache_dir else default_cache_dir("alfworld")
+        for folder in (base, root) if self.source == "official" else (base,):
+            if _Z_MACHINE_PATH.search(str(folder)):  # textworld would play the game as Z-code
+                raise ValueError(
+                    f"{folder} contains '.z1'..'.z8', which TextWorld takes for a Z-machine "
+                    "game file anywhere in a path; use a folder without it"
+                )
         self.generated_root = base / f"generated-v{GENERATOR_VERSION}"
         #: Where expert plans of tasks without a stored solution are cached.
         self.plan_root = base / "plans"

@@ -115,7 +115,9 @@ class GameCache:
         with _file_lock(self.root / f".{key}.lock"):
             if self.is_valid(key):  # another process built it while we waited
                 return folder
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
+            # "-" before the random part: textworld picks a game's engine by searching the
+            # whole path for ".z[1-8]", so a random ".z7..." folder made a PDDL game Z-code
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.build-", dir=self.root))
             try:
                 build(tmp)
                 files = {p.name: _digest(p) for p in sorted(tmp.iterdir()) if p.is_file()}
@@ -123,7 +125,7 @@ class GameCache:
                     raise RuntimeError(f"building cache entry {key!r} produced no files")
                 (tmp / _MANIFEST).write_text(json.dumps({"key": key, "files": files}))
                 if folder.exists():  # a corrupted entry: move it aside, then drop it
-                    stale = Path(tempfile.mkdtemp(prefix=f".{key}.stale.", dir=self.root))
+                    stale = Path(tempfile.mkdtemp(prefix=f".{key}.stale-", dir=self.root))
                     os.replace(folder, stale / "old")
                     shutil.rmtree(stale, ignore_errors=True)
                 os.replace(tmp, folder)

@@ -136,6 +136,8 @@ def test_bad_arguments_raise(tmp_path):
         ALFWorldEnv(task_types=("make_coffee",))
     with pytest.raises(ValueError):
         ALFWorldEnv(source="official", data_dir=str(tmp_path))  # no json_2.1.1 there
+    with pytest.raises(ValueError, match="Z-machine"):  # textworld would misread its games
+        ALFWorldEnv(source="generated", cache_dir=str(tmp_path / "games.z5"))
 
 
 def _official_task(root, task_type, seed=0, split="train", edit=None):

@@ -7,6 +7,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -251,3 +252,18 @@ def test_engine_works_in_a_directory_of_its_own_removed_on_close():
     engine.close()
     engine.close()
     assert not os.path.exists(cwd)
+
+
+def test_cache_build_folder_never_looks_like_a_z_machine_path(tmp_path, monkeypatch):
+    # textworld guesses a game's engine from its whole path (``.z[1-8]`` anywhere means
+    # Z-code): a build folder named ".key.z7c7eob7" once made an ALFWorld game unplayable
+    textworld_envs = pytest.importorskip("textworld.envs")
+    monkeypatch.setattr(tempfile, "_get_candidate_names", lambda: iter(["z7c7eob7", "z1abcdef"]))
+    seen = []
+
+    def build(folder):
+        seen.append(folder / "game.tw-pddl")
+        seen[-1].write_text("{}")
+
+    GameCache(tmp_path).get("trial_agentenvs_0000000", build)
+    assert seen and textworld_envs._guess_backend(str(seen[0])) is textworld_envs.PddlEnv
