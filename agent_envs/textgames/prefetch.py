@@ -65,9 +65,9 @@ class PrefetchReport:
 
 def _open(env_id: str, kwargs: dict[str, Any]) -> None:
     global _worker_env
-    from agent_envs import make
+    import gymnasium as gym  # the ids are registered: importing this module ran agent_envs
 
-    _worker_env = make(env_id, **kwargs).unwrapped
+    _worker_env = gym.make(env_id, **kwargs).unwrapped
 
 
 def _one(env_id: str, index: int) -> int:
