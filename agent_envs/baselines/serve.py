@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -233,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: load a model and serve it until Ctrl-C.
+    """Command line: load a model and serve it until Ctrl-C or SIGTERM (both exit 0).
 
     Example:
         >>> main(["--help"])  # doctest: +ELLIPSIS
@@ -281,13 +282,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     print(f"Serving {server.model_name!r} at {server.base_url} (Ctrl-C to stop)", flush=True)
+    # a service manager or `docker stop` sends SIGTERM, and a job started in the background
+    # by a shell ignores SIGINT: both end the server the way Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

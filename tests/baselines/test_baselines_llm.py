@@ -193,5 +193,8 @@ def test_serve_command_line(serve_process):
     )
     reply = policy([{"role": "user", "content": "Say hi."}])
     assert policy.errors == 0 and isinstance(reply, str)
-    serve_process.send_signal(signal.SIGINT)  # Ctrl-C: the server stops and exits cleanly
+    # SIGTERM (a service manager's stop) ends it like Ctrl-C: cleanly, exit status 0. (SIGINT
+    # itself cannot be tested everywhere: a CI job started in the background ignores it,
+    # and the ignored disposition is inherited by this child.)
+    serve_process.send_signal(signal.SIGTERM)
     assert serve_process.wait(timeout=30) == 0
