@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from agent_envs.core.jsonable import to_jsonable
 from agent_envs.train.config import ALGORITHMS, CONTINUATIONS, TrainConfig
@@ -98,26 +99,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--quiet", action="store_true", help="no per-step progress lines")
 
 
+def _json_object(text: str, flag: str) -> dict[str, Any]:
+    """The JSON object a flag holds (ValueError naming the flag otherwise)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{flag} is not JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} must be a JSON object")
+    return value
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Build the :class:`TrainConfig` for parsed flags (raises ValueError on bad values)."""
-    try:
-        env_kwargs = json.loads(args.env_kwargs)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--env-kwargs is not JSON: {err}") from None
-    if not isinstance(env_kwargs, dict):
-        raise ValueError("--env-kwargs must be a JSON object")
-    try:
-        reward_kwargs = json.loads(getattr(args, "reward_kwargs", "{}"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--reward-kwargs is not JSON: {err}") from None
-    if not isinstance(reward_kwargs, dict):
-        raise ValueError("--reward-kwargs must be a JSON object")
-    try:
-        eval_env_kwargs = json.loads(getattr(args, "eval_env_kwargs", "{}"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--eval-env-kwargs is not JSON: {err}") from None
-    if not isinstance(eval_env_kwargs, dict):
-        raise ValueError("--eval-env-kwargs must be a JSON object")
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs")
+    reward_kwargs = _json_object(getattr(args, "reward_kwargs", "{}"), "--reward-kwargs")
+    eval_env_kwargs = _json_object(getattr(args, "eval_env_kwargs", "{}"), "--eval-env-kwargs")
     sft_ratio = args.sft_ratio
     if args.sft_steps is not None:
         if args.sft_ratio:
